@@ -1,0 +1,2 @@
+#include "models/core/config.h"
+// (parser: in progress)

@@ -1,0 +1,39 @@
+#pragma once
+// The one interface every model family implements. Search and training know models only through
+// it (CTranslate2 layers/decoder.h, Marian models/states.h).
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "data/batch.h"
+#include "models/core/decoder_state.h"
+
+namespace seqzoo {
+
+class Seq2SeqModelImpl : public torch::nn::Module {
+ public:
+  ~Seq2SeqModelImpl() override = default;
+
+  // Teacher-forced decoding of batch.tgt_in given batch.src: logits [B,T,V] (V = target vocab).
+  virtual torch::Tensor forward(const Batch& batch) = 0;
+
+  // Runs the encoder. src [N,S] int64 (kPadId-padded), src_len [N] int64.
+  // The returned state holds batch-first tensors only (dim 0 = N) and state.step = 0.
+  virtual DecoderState encode(const torch::Tensor& src, const torch::Tensor& src_len) = 0;
+
+  // One decoding step: prev_tokens [N] int64 (kBosId at the first step) -> log-probs [N,V].
+  // Updates `state` in place (and increments state.step). After each step, families with
+  // attention store the step's attention over the source in state "attention" [N,S].
+  virtual torch::Tensor step(const torch::Tensor& prev_tokens, DecoderState& state) = 0;
+
+  // Registry name of the family ("seq2seq", "attention", "transformer").
+  virtual std::string family() const = 0;
+};
+
+using ModelPtr = std::shared_ptr<Seq2SeqModelImpl>;
+
+// Number of trainable parameters (shared tensors counted once).
+int64_t count_parameters(const torch::nn::Module& model);
+
+}  // namespace seqzoo

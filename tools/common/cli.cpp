@@ -1,0 +1,72 @@
+#include "tools/common/cli.h"
+
+#include <iostream>
+#include <thread>
+
+namespace seqzoo {
+
+static std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+int run_main(const char* program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::cerr << program << ": error: " << one_line(e.what()) << " (see --help)\n";
+    return 2;
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::cerr << program << ": error: " << one_line(e.what()) << " (see --help)\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << program << ": error: " << one_line(e.what_without_backtrace()) << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << one_line(e.what()) << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << program << ": error: unknown exception\n";
+    return 1;
+  }
+}
+
+int64_t hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int64_t>(n);
+}
+
+torch::Device setup_runtime(const std::string& device, int64_t threads) {
+  if (threads < 0) throw UsageError("--threads must be >= 0, got " + std::to_string(threads));
+  torch::set_num_threads(static_cast<int>(threads == 0 ? hardware_threads() : threads));
+  if (device == "cpu") return torch::kCPU;
+  if (device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw UsageError("--device cuda: no CUDA device is available to this LibTorch build");
+    return torch::Device(torch::kCUDA, 0);
+  }
+  if (device == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::kCPU;
+  throw UsageError("--device must be cpu, cuda or auto, got '" + device + "'");
+}
+
+void add_runtime_options(cxxopts::Options& options) {
+  options.add_options("runtime")
+      ("device", "compute device: cpu | cuda | auto", cxxopts::value<std::string>())
+      ("threads", "intra-op CPU threads (0 = all cores)", cxxopts::value<int64_t>());
+}
+
+bool parse_args(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& out) {
+  options.add_options()("h,help", "print this help");
+  out = options.parse(argc, argv);
+  if (out.count("help")) {
+    std::cout << options.help() << std::endl;
+    return false;
+  }
+  if (!out.unmatched().empty())
+    throw UsageError("unexpected argument '" + out.unmatched().front() + "'");
+  return true;
+}
+
+}  // namespace seqzoo

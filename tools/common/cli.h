@@ -1,0 +1,36 @@
+#pragma once
+// What the three mains share: error handling with exit codes, device/thread setup, option groups.
+#include <torch/torch.h>
+
+#include <cxxopts.hpp>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/core/config.h"
+
+namespace seqzoo {
+
+// A command-line mistake (bad flag value, missing required flag): exit code 2.
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// Runs body; prints "<program>: error: <message>" (one line) and returns 2 for usage errors
+// (UsageError, cxxopts parse errors), 1 for everything else. Nothing escapes.
+int run_main(const char* program, const std::function<int()>& body);
+
+// --device cpu|cuda|auto -> torch::Device (UsageError for cuda without CUDA);
+// threads 0 = all cores. Sets LibTorch's intra-op threads.
+torch::Device setup_runtime(const std::string& device, int64_t threads);
+
+// Adds --device and --threads to an option set.
+void add_runtime_options(cxxopts::Options& options);
+// Parses argv; --help prints the help and returns false (the caller exits 0).
+bool parse_args(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& out);
+
+// Number of hardware cores available to this process.
+int64_t hardware_threads();
+
+}  // namespace seqzoo

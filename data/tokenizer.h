@@ -6,9 +6,7 @@
 
 #include "models/core/config.h"
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
+#include "data/spm_shim.h"
 
 namespace seqzoo {
 
@@ -34,7 +32,10 @@ class Tokenizer {
 
  private:
   Tokenizer();
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  // NOTE: SentencePiece is used ONLY through data/spm_shim.h (spm::make_processor(), spm::train()).
+  // Including <sentencepiece_processor.h> or linking libsentencepiece elsewhere crashes the
+  // process at start-up (protobuf 3.14 inside libsentencepiece vs LibTorch's protobuf 3.21).
+  std::unique_ptr<spm::Processor> sp_;
   std::string path_;
 };
 

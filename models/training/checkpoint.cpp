@@ -48,7 +48,10 @@ void write_atomically(torch::serialize::OutputArchive& archive, const std::strin
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot write checkpoint " + tmp + ": " + std::strerror(errno));
   int write_errno = 0;
+  // LibTorch's zip writer cannot recover from a short write (it aborts in its destructor), so a
+  // failed write is remembered, the rest of the archive is discarded, and we throw afterwards.
   auto writer = [&](const void* data, size_t n) -> size_t {
+    if (write_errno != 0) return n;
     const char* p = static_cast<const char*>(data);
     size_t left = n;
     while (left > 0) {
@@ -56,7 +59,7 @@ void write_atomically(torch::serialize::OutputArchive& archive, const std::strin
       if (w < 0) {
         if (errno == EINTR) continue;
         write_errno = errno;
-        return n - left;
+        return n;
       }
       p += w;
       left -= static_cast<size_t>(w);
@@ -69,6 +72,7 @@ void write_atomically(torch::serialize::OutputArchive& archive, const std::strin
   } catch (const c10::Error& e) {
     failure = write_errno ? std::strerror(write_errno) : error_text(e);
   }
+  if (failure.empty() && write_errno != 0) failure = std::strerror(write_errno);
   if (failure.empty() && ::fsync(fd) != 0) failure = std::string("fsync: ") + std::strerror(errno);
   if (::close(fd) != 0 && failure.empty()) failure = std::string("close: ") + std::strerror(errno);
   if (!failure.empty()) {

@@ -420,4 +420,39 @@ void publish_checkpoint(const std::string& from, const std::string& to) {
   fsync_path(fs::path(to).has_parent_path() ? fs::path(to).parent_path().string() : ".", true);
 }
 
+std::string resolve_checkpoint(const std::string& run_dir, const std::string& checkpoint) {
+  if (checkpoint == "best" || checkpoint == "last" || checkpoint == "averaged")
+    return (fs::path(run_dir) / "checkpoints" / (checkpoint + ".pt")).string();
+  return checkpoint;
+}
+
+std::vector<std::string> step_checkpoints(const std::string& run_dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(run_dir) / "checkpoints", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= 8 || name.rfind("step-", 0) != 0 || e.path().extension() != ".pt") continue;
+    const std::string digits = name.substr(5, name.size() - 8);
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    found.emplace_back(std::stoll(digits), e.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(f.second);
+  return out;
+}
+
+std::string average_run_checkpoints(const std::string& run_dir, int64_t k) {
+  if (k < 1) throw std::invalid_argument("--average-checkpoints needs K >= 1, got " + std::to_string(k));
+  auto all = step_checkpoints(run_dir);
+  if (static_cast<int64_t>(all.size()) < k)
+    throw std::invalid_argument("cannot average " + std::to_string(k) + " checkpoints: " +
+                                (fs::path(run_dir) / "checkpoints").string() + " has " + std::to_string(all.size()) +
+                                " step-N.pt files (train.keep_last limits how many are kept)");
+  std::vector<std::string> last(all.end() - k, all.end());
+  const std::string out = (fs::path(run_dir) / "checkpoints" / "averaged.pt").string();
+  average_checkpoints(last, out);
+  return out;
+}
+
 }  // namespace seqzoo

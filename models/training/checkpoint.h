@@ -79,6 +79,15 @@ void average_checkpoints(const std::vector<std::string>& paths, const std::strin
 // Makes `to` name the same content as `from` atomically (hard link, or a copy where links fail).
 void publish_checkpoint(const std::string& from, const std::string& to);
 
+// Run directory helpers: <run_dir>/checkpoints/<name>.pt for "best", "last", "averaged";
+// anything else is taken as a path.
+std::string resolve_checkpoint(const std::string& run_dir, const std::string& checkpoint);
+// The run's checkpoints/step-N.pt files, by increasing N.
+std::vector<std::string> step_checkpoints(const std::string& run_dir);
+// Averages the last k step checkpoints of a run into <run_dir>/checkpoints/averaged.pt and returns
+// its path; std::invalid_argument when the run has fewer than k.
+std::string average_run_checkpoints(const std::string& run_dir, int64_t k);
+
 // Exact checksum of a tensor's bit pattern (sum of its 16/32/64-bit words); used by checkpoints.
 int64_t tensor_checksum(const torch::Tensor& t);
 

@@ -14,6 +14,7 @@
 #include "data/tokenizer.h"
 #include "models/core/config.h"
 #include "models/core/model.h"
+#include "models/training/checkpoint.h"  // resolve_checkpoint, average_run_checkpoints
 
 namespace seqzoo {
 
@@ -41,18 +42,8 @@ struct LoadedModel {
   torch::Device device = torch::kCPU;
 };
 
-// <run_dir>/checkpoints/<name>.pt for "best", "last", "averaged"; anything else is a path.
-std::string resolve_checkpoint(const std::string& run_dir, const std::string& checkpoint);
-
 // Reads <run_dir>/config.yaml and the tokenizer(s), builds the model, loads the checkpoint
 // ("best" | "last" | "averaged" | a path), moves it to device, eval mode. Errors name the file.
 LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, const torch::Device& device);
-
-// The run's step-N.pt checkpoints, oldest first.
-std::vector<std::string> step_checkpoints(const std::string& run_dir);
-
-// Averages the last k step checkpoints of a run into <run_dir>/checkpoints/averaged.pt; returns
-// its path. std::invalid_argument when the run has fewer than k.
-std::string average_run_checkpoints(const std::string& run_dir, int64_t k);
 
 }  // namespace seqzoo

@@ -233,6 +233,10 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
   info.epoch = epoch;
   info.src_tokens = src_total;
   info.tgt_tokens = tgt_total;
+  if (options_.on_update) {
+    info.loss = loss_acc / static_cast<double>(tgt_total);
+    info.nll = nll_acc / static_cast<double>(tgt_total);
+  }
   if (!loss_ok || !grad_ok) {
     optimizer_->zero_grad();
     if (loss_scaling_ && loss_ok && state_.loss_scale / 2 >= kMinLossScale) {
@@ -251,11 +255,7 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
         std::to_string(state_.bad_steps) + " in a row, " + std::to_string(state_.total_bad_steps) + " in all)");
     info.skipped = true;
     info.step = state_.step;
-    if (options_.on_update) {
-      info.loss = loss_acc / static_cast<double>(tgt_total);
-      info.nll = nll_acc / static_cast<double>(tgt_total);
-      options_.on_update(info);
-    }
+    if (options_.on_update) options_.on_update(info);
     if (state_.bad_steps >= config_.max_bad_steps) {
       std::error_code ec;
       const std::string last =
@@ -287,8 +287,6 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
   if (options_.on_update) {
     info.step = state_.step;
     info.lr = lr;
-    info.loss = loss_acc / static_cast<double>(tgt_total);
-    info.nll = nll_acc / static_cast<double>(tgt_total);
     options_.on_update(info);
   }
   last_lr_ = lr;
@@ -452,21 +450,8 @@ void Trainer::save(bool improved) {
   std::error_code ec;
   if (improved || !fs::exists(dir / "best.pt", ec)) publish_checkpoint(path, (dir / "best.pt").string());
   // Keep the last keep_last step-N.pt files (last.pt and best.pt are links of their own).
-  std::vector<std::pair<int64_t, fs::path>> steps;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("step-", 0) != 0 || entry.path().extension() != ".pt") continue;
-    try {
-      size_t used = 0;
-      const std::string digits = name.substr(5, name.size() - 8);
-      int64_t n = std::stoll(digits, &used);
-      if (used == digits.size()) steps.emplace_back(n, entry.path());
-    } catch (const std::exception&) {
-    }
-  }
-  std::sort(steps.begin(), steps.end());
-  const int64_t keep = config_.keep_last;
-  for (int64_t i = 0; i + keep < static_cast<int64_t>(steps.size()); ++i) fs::remove(steps[i].second, ec);
+  auto steps = step_checkpoints(options_.run_dir);
+  for (int64_t i = 0; i + config_.keep_last < static_cast<int64_t>(steps.size()); ++i) fs::remove(steps[i], ec);
 }
 
 void Trainer::resume() {

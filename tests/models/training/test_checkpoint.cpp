@@ -188,3 +188,28 @@ TEST_CASE("checkpoint averaging is the mean of the parameters", "[training]") {
   CHECK_THROWS_AS(average_checkpoints({dir / "a.pt", dir / "o.pt"}, dir / "bad.pt"), std::invalid_argument);
   CHECK_FALSE(fs::exists(dir / "bad.pt"));
 }
+
+TEST_CASE("run directory checkpoints: names, step files in order, averaging the last K", "[training]") {
+  TempDir dir("ckpt_run");
+  const std::string ck = dir / "checkpoints";
+  CHECK(resolve_checkpoint(dir.str(), "best") == (fs::path(ck) / "best.pt").string());
+  CHECK(resolve_checkpoint(dir.str(), "last") == (fs::path(ck) / "last.pt").string());
+  CHECK(resolve_checkpoint(dir.str(), "/x/y.pt") == "/x/y.pt");
+  torch::manual_seed(5);
+  std::vector<MockModel> models;
+  for (int step : {100, 20, 3}) {
+    models.emplace_back(20, 8);
+    save_checkpoint((fs::path(ck) / ("step-" + std::to_string(step) + ".pt")).string(), *models.back(), "mock");
+  }
+  save_checkpoint((fs::path(ck) / "step-x.pt").string(), *models[0], "mock");  // not a step file
+  auto steps = step_checkpoints(dir.str());
+  REQUIRE(steps.size() == 3);
+  CHECK(fs::path(steps[0]).filename() == "step-3.pt");
+  CHECK(fs::path(steps[2]).filename() == "step-100.pt");
+  const std::string avg = average_run_checkpoints(dir.str(), 2);  // step-20 and step-100
+  CHECK(avg == (fs::path(ck) / "averaged.pt").string());
+  MockModel m(20, 8);
+  load_checkpoint(resolve_checkpoint(dir.str(), "averaged"), *m);
+  CHECK(torch::allclose(m->out->weight, (models[0]->out->weight + models[1]->out->weight) / 2, 1e-6, 1e-6));
+  CHECK_THROWS_WITH(average_run_checkpoints(dir.str(), 4), Catch::Contains("has 3 step-N.pt files"));
+}

@@ -110,31 +110,29 @@ std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const
                   torch::TensorOptions().dtype(torch::kFloat32).device(device));
   scores.select(1, 0).fill_(0.0);
   torch::Tensor prev_tokens = torch::full({n * beam}, kBosId, i64.device(device));
+  // Per-sentence output limits on the device [na], compacted with the batch.
+  torch::Tensor limit = torch::tensor(max_len, i64).to(device);
+  const torch::Tensor special = torch::tensor(std::vector<int64_t>{kPadId, kBosId}, i64).to(device);
 
   for (int64_t t = 0; !active.empty(); ++t) {
     const int64_t na = static_cast<int64_t>(active.size());
     torch::Tensor logp = model.step(prev_tokens, state).to(torch::kFloat32);  // [na*K, V]
     const int64_t vocab = logp.size(1);
     if (vocab <= kEosId) throw std::invalid_argument("search: vocabulary too small");
+    // Candidate scores [na*K,V]: running score + log-prob (a fresh tensor, masked in place).
+    torch::Tensor total = logp + scores.reshape({na * beam, 1});
     // Never generate pad or bos.
-    logp.select(1, kPadId).fill_(-std::numeric_limits<float>::infinity());
-    logp.select(1, kBosId).fill_(-std::numeric_limits<float>::infinity());
+    total.index_fill_(1, special, -std::numeric_limits<float>::infinity());
     // Sentences at their length limit may only end (eos keeps its log-prob).
-    std::vector<int64_t> at_limit;
-    for (int64_t j = 0; j < na; ++j)
-      if (t >= max_len[active[j]]) at_limit.push_back(j);
-    if (!at_limit.empty()) {
-      torch::Tensor rows = torch::tensor(at_limit, i64).to(device);
-      torch::Tensor mask = torch::zeros({na}, torch::TensorOptions().dtype(torch::kBool).device(device));
-      mask.index_fill_(0, rows, true);
-      mask = mask.repeat_interleave(beam).unsqueeze(1);  // [na*K,1]
-      torch::Tensor eos_col = logp.select(1, kEosId).clone();
-      logp.masked_fill_(mask, -std::numeric_limits<float>::infinity());
-      logp.select(1, kEosId).copy_(eos_col);
+    bool any_at_limit = false;
+    for (int64_t j = 0; j < na && !any_at_limit; ++j) any_at_limit = t >= max_len[active[j]];
+    if (any_at_limit) {
+      torch::Tensor at_limit = limit.le(t).repeat_interleave(beam).unsqueeze(1);  // [na*K,1]
+      torch::Tensor eos_col = total.select(1, kEosId).clone();
+      total.masked_fill_(at_limit, -std::numeric_limits<float>::infinity());
+      total.select(1, kEosId).copy_(eos_col);
     }
-
-    // Candidates [na, C]: cumulative log-prob and flat index beam*V + token.
-    torch::Tensor total = (scores.reshape({na * beam, 1}) + logp).reshape({na, beam * vocab});
+    total = total.view({na, beam * vocab});
     const int64_t ncand = std::min<int64_t>(2 * beam, beam * vocab);
     auto top = total.topk(ncand, /*dim=*/1, /*largest=*/true, /*sorted=*/true);
     torch::Tensor cand_scores = std::get<0>(top);  // [na, C]
@@ -246,6 +244,7 @@ std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const
     torch::Tensor up = torch::tensor(upload, i64).to(device);
     torch::Tensor keep_t = up.slice(0, 0, nk);
     torch::Tensor sel = up.slice(0, nk).reshape({nk, beam});
+    limit = limit.index_select(0, keep_t);
     torch::Tensor dead = sel.lt(0);
     torch::Tensor sel0 = sel.clamp_min(0);
     torch::Tensor kept_scores = cand_scores.index_select(0, keep_t).gather(1, sel0);

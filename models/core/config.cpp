@@ -316,7 +316,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 
 std::string dump_config(const Config& config, bool comments) {
   std::ostringstream os;
-  if (comments) os << "# seqzoo configuration (every key, with its default or resolved value)\n";
+  if (comments) os << "# seqzoo configuration: every key, with its value and a one-line comment.\n";
   DumpVisitor dumper(os, 0, comments);
   Config copy = config;
   copy.visit(dumper);

@@ -16,11 +16,6 @@ torch::Tensor key_padding_bias(const torch::Tensor& valid, torch::Dtype dtype) {
   return bias.unsqueeze(1).unsqueeze(1);
 }
 
-torch::Tensor length_mask(const torch::Tensor& lengths, int64_t max_len) {
-  // lengths [B] -> [B,S] bool
-  auto pos = torch::arange(max_len, lengths.options().dtype(torch::kInt64));
-  return pos.unsqueeze(0).lt(lengths.to(torch::kInt64).unsqueeze(1));
-}
 
 namespace {
 

@@ -9,6 +9,8 @@
 // except when the attention weights are asked for; otherwise matmul + masked softmax.
 #include <torch/torch.h>
 
+#include "models/layers/masks.h"
+
 #include <cstdint>
 #include <tuple>
 #include <utility>
@@ -18,8 +20,6 @@ namespace seqzoo {
 // valid [B,S] bool (true = real token) -> additive attention bias [B,1,1,S] (0 or -inf) in dtype.
 torch::Tensor key_padding_bias(const torch::Tensor& valid, torch::Dtype dtype = torch::kFloat32);
 
-// valid [B,S] bool from lengths [B] int64 (positions < length are real).
-torch::Tensor length_mask(const torch::Tensor& lengths, int64_t max_len);
 
 class MultiheadAttentionImpl : public torch::nn::Module {
  public:

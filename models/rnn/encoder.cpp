@@ -29,10 +29,6 @@ torch::Tensor reversal_index(const torch::Tensor& src_len, int64_t max_len) {
   return torch::where(pos < len, len - 1 - pos, pos.expand({len.size(0), max_len}));
 }
 
-torch::Tensor length_mask(const torch::Tensor& src_len, int64_t max_len) {
-  auto pos = torch::arange(max_len, src_len.options().dtype(torch::kInt64)).unsqueeze(0);
-  return pos < src_len.to(torch::kInt64).unsqueeze(1);
-}
 
 RnnEncoderImpl::RnnEncoderImpl(const ModelConfig& config, int64_t src_vocab_size)
     : reverse_source_(config.rnn.reverse_source) {

@@ -7,6 +7,8 @@
 // s = tanh(W [h_fwd; h_bwd] + b) (for LSTM h and c alike).
 #include <torch/torch.h>
 
+#include "models/layers/masks.h"
+
 #include "models/core/config.h"
 #include "models/rnn/recurrent.h"
 
@@ -42,7 +44,5 @@ TORCH_MODULE(RnnEncoder);
 // inverse: x.gather(1, rev) reverses the real tokens, and gathering again restores the order.
 torch::Tensor reversal_index(const torch::Tensor& src_len, int64_t max_len);
 
-// [N,S] bool mask, true where position < src_len.
-torch::Tensor length_mask(const torch::Tensor& src_len, int64_t max_len);
 
 }  // namespace seqzoo

@@ -109,3 +109,18 @@ TEST_CASE("config: load_config reads a file and shipped configs parse", "[config
     CHECK_NOTHROW(load_config(entry.path().string()));
   }
 }
+
+TEST_CASE("config: configs/REFERENCE.yaml documents every key with its default", "[config]") {
+  namespace fs = std::filesystem;
+  const std::string expected = dump_config(Config());
+  const fs::path reference = fs::path(SEQZOO_SOURCE_DIR) / "configs" / "REFERENCE.yaml";
+  std::ifstream in(reference);
+  std::stringstream actual;
+  actual << in.rdbuf();
+  if (actual.str() != expected) {
+    const fs::path fresh = fs::path(SEQZOO_BINARY_DIR) / "REFERENCE.yaml";
+    std::ofstream(fresh) << expected;
+    FAIL("configs/REFERENCE.yaml is out of date; the current one is at " << fresh.string());
+  }
+  CHECK_NOTHROW(parse_config(expected, "REFERENCE.yaml"));
+}

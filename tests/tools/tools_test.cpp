@@ -1,0 +1,177 @@
+// End-to-end checks of the three executables: exit codes, one-line errors, and translate's
+// handling of empty, invalid-UTF-8 and huge lines on a tiny run trained here.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+fs::path scratch() {
+  static fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("seqzoo_tools_test_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+// Runs a shell command with stdin from `input`; captures exit code, stdout and stderr.
+Result run(const std::string& command, const std::string& input = "") {
+  const fs::path in = scratch() / "stdin.txt", out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  { std::ofstream(in, std::ios::binary) << input; }
+  const std::string full = "cd " + scratch().string() + " && " + command + " <" + in.string() + " >" +
+                           out.string() + " 2>" + err.string();
+  int status = std::system(full.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string bin(const std::string& name) { return std::string(SEQZOO_BINARY_DIR) + "/" + name; }
+
+size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+// A tiny reversal run, trained once for the tests below (a few seconds on 2 cores).
+const fs::path& tiny_run() {
+  static fs::path run_dir = [] {
+    const fs::path data = scratch() / "data";
+    fs::create_directories(data);
+    std::mt19937 rng(5);
+    for (auto [split, n] : {std::pair<std::string, int>{"train", 400}, {"val", 20}}) {
+      std::ofstream src(data / (split + ".src")), tgt(data / (split + ".tgt"));
+      for (int i = 0; i < n; ++i) {
+        std::vector<std::string> w;
+        const int len = 2 + static_cast<int>(rng() % 5);
+        for (int k = 0; k < len; ++k) w.push_back(std::string(1, static_cast<char>('a' + rng() % 8)));
+        for (size_t k = 0; k < w.size(); ++k) src << (k ? " " : "") << w[k];
+        for (size_t k = 0; k < w.size(); ++k) tgt << (k ? " " : "") << w[w.size() - 1 - k];
+        src << "\n";
+        tgt << "\n";
+      }
+    }
+    const fs::path dir = scratch() / "run";
+    Result r = run(bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR + "/configs/reverse-tiny.yaml --set data.dir=" +
+                   data.string() + " --set run_dir=" + dir.string() + " --set train.max_steps=40 --set train.valid_every=40" +
+                   " --threads 2");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    return dir;
+  }();
+  return run_dir;
+}
+
+}  // namespace
+
+TEST_CASE("tools: --help lists options, wrong flags exit 2 with one line", "[tools]") {
+  for (const char* tool : {"seqzoo-train", "seqzoo-evaluate", "seqzoo-translate"}) {
+    INFO(tool);
+    Result help = run(bin(tool) + " --help");
+    CHECK(help.code == 0);
+    CHECK(help.out.find("--threads") != std::string::npos);
+    CHECK(help.out.find("--device") != std::string::npos);
+    Result bad = run(bin(tool) + " --no-such-flag");
+    CHECK(bad.code == 2);
+    CHECK(count_lines(bad.err) == 1);
+    CHECK(bad.err.find("no-such-flag") != std::string::npos);
+  }
+}
+
+TEST_CASE("tools: config errors and missing files are one-line errors with exit 1", "[tools]") {
+  Result missing = run(bin("seqzoo-train") + " --config /nonexistent/x.yaml");
+  CHECK(missing.code == 1);
+  CHECK(count_lines(missing.err) == 1);
+  CHECK(missing.err.find("/nonexistent/x.yaml") != std::string::npos);
+
+  { std::ofstream(scratch() / "typo.yaml") << "model:\n  family: transformer\ntrain:\n  lr_schedul: constant\n"; }
+  Result typo = run(bin("seqzoo-train") + " --config typo.yaml --dump-config");
+  CHECK(typo.code == 1);
+  CHECK(count_lines(typo.err) == 1);
+  CHECK(typo.err.find("typo.yaml:4: train.lr_schedul: unknown key; did you mean lr_schedule?") != std::string::npos);
+
+  Result dump = run(bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR +
+                    "/configs/transformer-small.yaml --set train.max_steps=77 --dump-config");
+  CHECK(dump.code == 0);
+  CHECK(dump.out.find("family: transformer") != std::string::npos);
+  CHECK(dump.out.find("max_steps: 77") != std::string::npos);
+}
+
+TEST_CASE("tools: evaluate --hyp scores a file and rejects a line-count mismatch", "[tools]") {
+  { std::ofstream(scratch() / "hyp.txt") << "The dog bit the man.\nIt wasn't surprising.\nThe man had just bitten him.\n"; }
+  { std::ofstream(scratch() / "ref.txt") << "The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\n"; }
+  { std::ofstream(scratch() / "short.txt") << "The dog bit the man.\n"; }
+  Result ok = run(bin("seqzoo-evaluate") + " --hyp hyp.txt --ref ref.txt");
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("BLEU = 45.07") != std::string::npos);
+  CHECK(ok.out.find("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:seqzoo-") != std::string::npos);
+  CHECK(ok.out.find("chrF2") != std::string::npos);
+  Result bad = run(bin("seqzoo-evaluate") + " --hyp hyp.txt --ref short.txt");
+  CHECK(bad.code == 1);
+  CHECK(count_lines(bad.err) == 1);
+  CHECK(bad.err.find("hyp.txt has 3 lines but references short.txt has 1") != std::string::npos);
+}
+
+TEST_CASE("tools: translate keeps order, answers empty lines, rejects or replaces invalid UTF-8, splits huge lines",
+          "[tools][e2e]") {
+  const std::string translate = bin("seqzoo-translate") + " --run " + tiny_run().string() + " --threads 2";
+  Result r = run(translate, "a b c\n\nd e\n");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  std::vector<std::string> lines;
+  std::stringstream ss(r.out);
+  for (std::string l; std::getline(ss, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[1].empty());
+
+  Result bad = run(translate, "a b\nx \xff y\n");
+  CHECK(bad.code == 1);
+  CHECK(count_lines(bad.err) == 1);
+  CHECK(bad.err.find("<stdin>:2: invalid UTF-8") != std::string::npos);
+  Result replaced = run(translate + " --replace-invalid", "a b\nx \xff y\n");
+  CHECK(replaced.code == 0);
+  CHECK(count_lines(replaced.out) == 2);
+
+  std::string huge;
+  for (int i = 0; i < 3000; ++i) huge += std::string(i ? " " : "") + static_cast<char>('a' + i % 8);
+  Result big = run(translate + " --max-input-tokens 64", huge + "\nb a\n");
+  CHECK(big.code == 0);
+  CHECK(count_lines(big.out) == 2);
+  CHECK(big.err.find("translated in") != std::string::npos);
+
+  Result scored = run(translate + " --beam 3 --nbest 2 --alignments", "a b c\n");
+  CHECK(scored.code == 0);
+  CHECK(count_lines(scored.out) == 2);
+  CHECK(scored.out.find('\t') != std::string::npos);
+
+  Result plot = run(translate + " --plot-attention attn.svg", "a b c\n");
+  CHECK(plot.code == 0);
+  CHECK(slurp(scratch() / "attn.svg").find("<svg") == 0);
+
+  Result eval = run(bin("seqzoo-evaluate") + " --run " + tiny_run().string() + " --src data/val.src --ref data/val.tgt --threads 2");
+  INFO(eval.err);
+  CHECK(eval.code == 0);
+  CHECK(eval.out.find("BLEU = ") != std::string::npos);
+  CHECK(eval.out.find("test perplexity") != std::string::npos);
+}

@@ -18,14 +18,17 @@ int main(int argc, char** argv) {
     cxxopts::Options options("seqzoo-train", "Train a translation model from a YAML config into a run directory.");
     options.add_options()
         ("c,config", "YAML config file", cxxopts::value<std::string>())
-        ("set", "override a key: section.key=value (repeatable)", cxxopts::value<std::vector<std::string>>())
+        ("set", "override keys: --set section.key=value [key=value ...] (repeatable)", cxxopts::value<std::vector<std::string>>())
         ("run", "run directory (overrides run_dir)", cxxopts::value<std::string>())
         ("resume", "continue from <run>/checkpoints/last.pt (config: <run>/config.yaml unless --config)")
         ("dump-config", "print the resolved config and exit")
         ("summary", "print the model's parameter count and exit")
         ("prepare-only", "train the tokenizer, print corpus/batch statistics, do not train")
         ("average-checkpoints", "average the last K step checkpoints of --run into checkpoints/averaged.pt",
-         cxxopts::value<int64_t>());
+         cxxopts::value<int64_t>())
+        ("more-overrides", "", cxxopts::value<std::vector<std::string>>());
+    options.parse_positional({"more-overrides"});  // --set a=1 b=2: the values after the first
+    options.positional_help("");
     seqzoo::add_runtime_options(options);
     cxxopts::ParseResult args;
     if (!seqzoo::parse_args(options, argc, argv, args)) return 0;
@@ -39,6 +42,10 @@ int main(int argc, char** argv) {
     }
     std::vector<std::string> overrides;
     if (args.count("set")) overrides = args["set"].as<std::vector<std::string>>();
+    if (args.count("more-overrides")) {
+      if (overrides.empty()) throw seqzoo::UsageError("unexpected argument '" + args["more-overrides"].as<std::vector<std::string>>().front() + "'");
+      for (const auto& o : args["more-overrides"].as<std::vector<std::string>>()) overrides.push_back(o);
+    }
     std::string config_path;
     if (args.count("config"))
       config_path = args["config"].as<std::string>();

@@ -211,6 +211,25 @@ TEST_CASE("transformer: reordering or expanding the state equals stepping the re
   }
 }
 
+TEST_CASE("transformer: beam-style expansion right after encode", "[models][transformer]") {
+  torch::manual_seed(7);
+  const int64_t v = 20, k = 4;
+  auto model = make(tiny_config(true, true), v, v);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto batch = make_batch({3, 5}, {3, 3}, v, v);
+  auto state = model->encode(batch.src, batch.src_len);
+  DecoderState beams = state;
+  beams.repeat_interleave(k);  // before any step: the caches are still empty
+  CHECK(beams.at("self_k_0").sizes() == torch::IntArrayRef({2 * k, 2, 0, 8}));
+  for (int64_t t = 0; t < 3; ++t) {
+    auto tok = batch.tgt_in.select(1, t);
+    auto lp = model->step(tok, state);
+    auto lpk = model->step(tok.repeat_interleave(k), beams);
+    CHECK(max_diff(lpk, lp.repeat_interleave(k, 0)) < 1e-5);
+  }
+}
+
 TEST_CASE("transformer: every parameter gets a gradient", "[models][transformer]") {
   const bool pre_norm = GENERATE(true, false);
   const bool tie = GENERATE(true, false);

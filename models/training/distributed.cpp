@@ -323,7 +323,7 @@ namespace {
 
 // The shared body of both allreduce_gradients overloads. Returns the summed weight.
 double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl, torch::nn::Module& module,
-                        double weight, bool weighted, int64_t bucket_bytes) {
+                        double weight, bool weighted, std::vector<double>* also_sum, int64_t bucket_bytes) {
 #ifndef SEQZOO_HAVE_GLOO
   return weight;
 #else
@@ -341,8 +341,11 @@ double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl,
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> flats(buckets.size());
   std::vector<torch::Tensor> wire(buckets.size());
-  torch::Tensor weight_sum = torch::full({1}, weight, torch::TensorOptions().dtype(torch::kFloat64))
-                                 .to(impl->comm_device);
+  // [weight, also_sum...] in one float64 tensor.
+  std::vector<double> scalars{weight};
+  if (also_sum != nullptr) scalars.insert(scalars.end(), also_sum->begin(), also_sum->end());
+  torch::Tensor weight_sum =
+      torch::tensor(scalars, torch::TensorOptions().dtype(torch::kFloat64)).to(impl->comm_device);
   run_collectives(*impl, ctx.rank(), ctx.timeout(), [&] {
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
     c10d::AllreduceOptions options;
@@ -361,7 +364,13 @@ double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl,
     }
     return works;
   });
-  const double total = weighted ? weight_sum.item<double>() : static_cast<double>(ctx.world_size());
+  double total = static_cast<double>(ctx.world_size());
+  if (weighted) {
+    const auto summed = weight_sum.cpu();
+    total = summed[0].item<double>();
+    if (also_sum != nullptr)
+      for (size_t i = 0; i < also_sum->size(); ++i) (*also_sum)[i] = summed[1 + i].item<double>();
+  }
   if (!(total > 0))
     throw std::invalid_argument("allreduce_gradients: the ranks' weights sum to " + std::to_string(total) +
                                 " (must be > 0)");
@@ -387,17 +396,18 @@ double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl,
 
 void DistributedContext::allreduce_gradients(torch::nn::Module& module) {
   if (!active()) return;
-  reduce_gradients(*this, impl_.get(), module, 1.0, /*weighted=*/false, bucket_bytes_);
+  reduce_gradients(*this, impl_.get(), module, 1.0, /*weighted=*/false, nullptr, bucket_bytes_);
 }
 
-double DistributedContext::allreduce_gradients(torch::nn::Module& module, double weight) {
+double DistributedContext::allreduce_gradients(torch::nn::Module& module, double weight,
+                                               std::vector<double>* also_sum) {
   if (!active()) {
     if (!(weight > 0))
       throw std::invalid_argument("allreduce_gradients: the ranks' weights sum to " + std::to_string(weight) +
                                   " (must be > 0)");
     return weight;
   }
-  return reduce_gradients(*this, impl_.get(), module, weight, /*weighted=*/true, bucket_bytes_);
+  return reduce_gradients(*this, impl_.get(), module, weight, /*weighted=*/true, also_sum, bucket_bytes_);
 }
 
 torch::Tensor DistributedContext::allreduce_sum(torch::Tensor tensor) {

@@ -94,7 +94,10 @@ class DistributedContext {
   // when each rank's loss is a mean over its own tokens): g = sum_r weight_r * g_r / sum_r weight_r,
   // which equals the gradient of the mean loss over all ranks' tokens. Returns sum_r weight_r.
   // All ranks must call the same overload. A total weight <= 0 throws std::invalid_argument.
-  double allreduce_gradients(torch::nn::Module& module, double weight);
+  // `also_sum` (optional, the same length on every rank) is summed over the ranks in place, in the
+  // same collective as the weight: per-update values that all ranks must agree on at no extra cost,
+  // e.g. {loss_sum, tokens, stop_requested ? 1 : 0, non_finite ? 1 : 0}.
+  double allreduce_gradients(torch::nn::Module& module, double weight, std::vector<double>* also_sum = nullptr);
 
   // In-place sum over the ranks (for metrics: loss sums, token counts); returns `tensor`.
   torch::Tensor allreduce_sum(torch::Tensor tensor);

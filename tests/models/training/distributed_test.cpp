@@ -431,8 +431,11 @@ TEST_CASE("a single-process context makes every collective the identity", "[dist
   const auto g = m->weight.grad().clone();
   dist.allreduce_gradients(*m);
   CHECK(m->weight.grad().equal(g));
-  CHECK(dist.allreduce_gradients(*m, 7.0) == 7.0);
+  std::vector<double> extras{2.5};
+  CHECK(dist.allreduce_gradients(*m, 7.0, &extras) == 7.0);
   CHECK(m->weight.grad().equal(g));
+  CHECK(extras == std::vector<double>{2.5});
+  CHECK_THROWS_AS(dist.allreduce_gradients(*m, 0.0), std::invalid_argument);
   dist.barrier();
   CHECK_THROWS_AS(dist.set_bucket_bytes(0), std::invalid_argument);
 }
@@ -531,6 +534,15 @@ TEST_CASE("Gloo ranks all-reduce, broadcast and meet at barriers", "[distributed
     auto b = torch::full({3}, static_cast<float>(rank + 7));
     dist.broadcast(b, 1);
     out << b.sum().item<float>() << " ";
+    // Gradients: plain mean, then weighted mean with piggybacked sums.
+    torch::nn::Linear lin(2, 1);
+    lin->weight.mutable_grad() = torch::full({1, 2}, static_cast<float>(rank + 1));
+    dist.allreduce_gradients(*lin);  // the bias has no gradient anywhere: it gets zeros
+    out << lin->weight.grad()[0][1].item<float>() << " " << lin->bias.grad().abs().sum().item<float>() << " ";
+    lin->weight.mutable_grad().fill_(static_cast<float>(rank + 1));
+    std::vector<double> extras{1.0, static_cast<double>(rank)};
+    const double total = dist.allreduce_gradients(*lin, rank + 1.0, &extras);
+    out << total << " " << lin->weight.grad()[0][0].item<float>() << " " << extras[0] << " " << extras[1] << " ";
     dist.barrier();
     return out.str();
   });
@@ -538,7 +550,13 @@ TEST_CASE("Gloo ranks all-reduce, broadcast and meet at barriers", "[distributed
     INFO("rank " << r << ": " << results[r].text);
     REQUIRE(results[r].exit_code == 0);
     const auto v = parse_numbers(results[r].text);
-    REQUIRE(v.size() == 8);
+    REQUIRE(v.size() == 14);
+    CHECK(v[8] == Approx(2.0));          // (1 + 2 + 3) / 3
+    CHECK(v[9] == 0);
+    CHECK(v[10] == 6);                   // sum of the weights
+    CHECK(v[11] == Approx(14.0 / 6.0));  // (1*1 + 2*2 + 3*3) / 6
+    CHECK(v[12] == 3);
+    CHECK(v[13] == 3);                   // 0 + 1 + 2
     CHECK(v[0] == 1);                   // gloo backend
     CHECK(v[1] == (r == 0 ? 1 : 0));    // is_main
     CHECK(v[2] == 6);                   // 1 + 2 + 3
@@ -674,6 +692,73 @@ TEST_CASE("spawn_local_workers runs a real 2-rank Gloo job", "[distributed]") {
   const int rc = spawn_local_workers(2, {"[distributed-worker]", "--reporter", "compact"}, {}, log);
   INFO(log.str());
   CHECK(rc == 0);
+}
+
+// Benchmark (hidden; run with "[distributed-benchmark]"): K training steps of a Transformer
+// stand-in on a fixed global batch, one process vs. two ranks with half the batch each.
+TEST_CASE("benchmark: 1 process vs 2 ranks", "[.][distributed-benchmark]") {
+  const int64_t vocab = 8000, dim = 256, ffn = 1024, batch = 64, length = 24;
+  const int steps = 10;
+  auto make = [&] { return TinyTransformer(vocab, dim, 4, ffn); };
+  torch::manual_seed(3);
+  const auto x = torch::randint(4, vocab, {batch, length}, torch::kLong);
+  const auto y = torch::randint(4, vocab, {batch, length}, torch::kLong);
+  auto time_steps = [&](TinyTransformer& model, const torch::Tensor& xs, const torch::Tensor& ys,
+                        DistributedContext* dist) {
+    auto optimizer = make_optimizer(*model, Opt::adam);
+    auto one = [&] {
+      optimizer->zero_grad();
+      mean_token_loss(model->forward(xs), ys).backward();
+      if (dist != nullptr) dist->allreduce_gradients(*model);
+      optimizer->step();
+    };
+    one();  // warm-up
+    if (dist != nullptr) dist->barrier();
+    const auto start = Clock::now();
+    for (int s = 0; s < steps; ++s) one();
+    return std::chrono::duration<double>(Clock::now() - start).count() / steps;
+  };
+  const int saved_threads = torch::get_num_threads();
+  std::map<std::string, double> ms;
+  for (int threads : {1, 2}) {
+    torch::set_num_threads(threads);
+    torch::manual_seed(5);
+    auto model = make();
+    ms["1 process, " + std::to_string(threads) + " thread(s), batch " + std::to_string(batch)] =
+        1000 * time_steps(model, x, y, nullptr);
+  }
+  torch::set_num_threads(saved_threads);
+  const int port = find_free_port();
+  const auto results = run_ranks(2, std::chrono::seconds(300), [&](int rank) {
+    torch::manual_seed(5);
+    auto model = make();
+    DistributedContext dist;
+    dist.init(make_env(rank, 2, port), torch::kCPU, std::chrono::seconds(60));
+    dist.broadcast_parameters(*model);
+    const auto rows = torch::indexing::Slice(rank * batch / 2, (rank + 1) * batch / 2);
+    const double per_step = time_steps(model, x.index({rows}), y.index({rows}), &dist);
+    // The all-reduce alone (same bucket layout), for the communication share.
+    dist.barrier();
+    const auto start = Clock::now();
+    for (int s = 0; s < steps; ++s) dist.allreduce_gradients(*model);
+    const double comm = std::chrono::duration<double>(Clock::now() - start).count() / steps;
+    std::ostringstream out;
+    out << 1000 * per_step << " " << 1000 * comm;
+    return out.str();
+  });
+  REQUIRE(results[0].exit_code == 0);
+  REQUIRE(results[1].exit_code == 0);
+  const auto r0 = parse_numbers(results[0].text);
+  REQUIRE(r0.size() == 2);
+  ms["2 ranks x 1 thread, batch " + std::to_string(batch / 2) + " each"] = r0[0];
+  int64_t params = 0;
+  for (const auto& p : make()->parameters()) params += p.numel();
+  std::cout << "Transformer stand-in: " << params << " parameters (" << params * 4 / 1e6
+            << " MB of gradients), global batch " << batch << " x " << length << " tokens, " << steps
+            << " Adam steps\n";
+  for (const auto& [name, value] : ms) std::cout << "  " << name << ": " << value << " ms/step\n";
+  std::cout << "  gradient all-reduce alone (2 ranks): " << r0[1] << " ms/step\n";
+  CHECK(r0[0] > 0);
 }
 
 #else

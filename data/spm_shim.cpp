@@ -14,10 +14,12 @@ namespace {
 
 using NewFn = Processor* (*)();
 using TrainFn = void (*)(const std::string*, std::string*);
+using TrainFlagsFn = void (*)(const Flags*, unsigned int, std::string*);
 
 struct Module {
   NewFn make = nullptr;
   TrainFn train = nullptr;
+  TrainFlagsFn train_flags = nullptr;
 };
 
 std::vector<std::string> candidates() {
@@ -51,7 +53,9 @@ const Module& module() {
       }
       m.make = reinterpret_cast<NewFn>(dlsym(handle, "seqzoo_spm_new"));
       m.train = reinterpret_cast<TrainFn>(dlsym(handle, "seqzoo_spm_train"));
-      if (m.make && m.train) return;
+      m.train_flags = reinterpret_cast<TrainFlagsFn>(dlsym(handle, "seqzoo_spm_train_flags"));
+      if (m.make && m.train && m.train_flags) return;
+      m = Module{};
       tried += "; " + path + ": missing symbols";
     }
     error = "cannot load the SentencePiece module libseqzoo_spm.so (set SEQZOO_SPM_MODULE): " +
@@ -68,6 +72,12 @@ std::unique_ptr<Processor> make_processor() { return std::unique_ptr<Processor>(
 std::string train(const std::string& flags) {
   std::string error;
   module().train(&flags, &error);
+  return error;
+}
+
+std::string train(const Flags& flags, unsigned int seed) {
+  std::string error;
+  module().train_flags(&flags, seed, &error);
   return error;
 }
 

@@ -9,6 +9,7 @@
 // Nothing else in seqzoo may include <sentencepiece_processor.h> or link libsentencepiece.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace seqzoo {
@@ -37,6 +38,11 @@ std::unique_ptr<Processor> make_processor();
 // SentencePieceTrainer::Train with a flag string ("--input=... --model_prefix=... ...").
 // Returns "" on success, else the error text.
 std::string train(const std::string& flags);
+// Same, from key/value flags ({"input", "a.txt,b.txt"}, ...: no word splitting, so paths may hold
+// spaces), after seeding SentencePiece's random generator with `seed` (its sentence sampling and
+// shuffling), so that a trained model is reproducible. Returns "" on success, else the error text.
+using Flags = std::vector<std::pair<std::string, std::string>>;
+std::string train(const Flags& flags, unsigned int seed);
 
 }  // namespace spm
 }  // namespace seqzoo

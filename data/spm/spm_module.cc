@@ -3,6 +3,9 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <string>
+#include <unordered_map>
+
 #include "data/spm_shim.h"
 
 namespace {
@@ -49,5 +52,13 @@ extern "C" __attribute__((visibility("default"))) seqzoo::spm::Processor* seqzoo
 extern "C" __attribute__((visibility("default"))) void seqzoo_spm_train(const std::string* flags,
                                                                        std::string* error) {
   auto status = sentencepiece::SentencePieceTrainer::Train(*flags);
+  *error = status.ok() ? std::string() : status.ToString();
+}
+
+extern "C" __attribute__((visibility("default"))) void seqzoo_spm_train_flags(
+    const seqzoo::spm::Flags* flags, unsigned int seed, std::string* error) {
+  std::unordered_map<std::string, std::string> kwargs(flags->begin(), flags->end());
+  sentencepiece::SetRandomGeneratorSeed(seed);
+  auto status = sentencepiece::SentencePieceTrainer::Train(kwargs);
   *error = status.ok() ? std::string() : status.ToString();
 }

@@ -5,6 +5,10 @@
 #include <unordered_set>
 #include <utility>
 
+#include "models/rnn/attention_rnn.h"
+#include "models/rnn/seq2seq.h"
+#include "models/transformer/transformer.h"
+
 // Families: one include and one table row each (explicit registration, no static initialisers).
 
 namespace seqzoo {
@@ -14,7 +18,9 @@ using Factory = std::function<ModelPtr(const ModelConfig&, int64_t, int64_t)>;
 
 const std::vector<std::pair<std::string, Factory>>& families() {
   static const std::vector<std::pair<std::string, Factory>> table = {
-      // {"seq2seq", make_seq2seq}, {"attention", make_attention}, {"transformer", make_transformer}
+      {"seq2seq", make_seq2seq},
+      {"attention", make_attention},
+      {"transformer", make_transformer},
   };
   return table;
 }

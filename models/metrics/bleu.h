@@ -27,6 +27,9 @@ struct BleuScore {
 };
 
 // refs: one or more reference streams, each as long as hyps (std::invalid_argument otherwise).
+// As in sacreBLEU, an empty reference line is skipped (fewer references for that sentence,
+// signature nrefs:var) and a sentence left without any reference is an std::invalid_argument.
+// Text is UTF-8; lowercasing and the intl tokenizer follow Python's Unicode tables.
 BleuScore corpus_bleu(const std::vector<std::string>& hyps,
                       const std::vector<std::vector<std::string>>& refs,
                       const BleuOptions& options = {});
@@ -46,7 +49,8 @@ struct ChrfOptions {
   bool eps_smoothing = false;
 };
 struct ChrfScore {
-  double score = 0;
+  double score = 0;               // 0..100
+  std::string name = "chrF2";     // chrF<beta>, with one '+' per word order (chrF2++)
   std::string signature;  // nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:seqzoo-x
   std::string format() const;
 };

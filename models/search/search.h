@@ -29,14 +29,28 @@ struct Hypothesis {
   std::vector<std::vector<float>> attention;  // [tokens.size()+1][src_len] when keep_attention
 };
 
-// Decodes one padded batch: src [N,S] int64, src_len [N] (on the model's device). Returns, per
-// sentence, up to nbest hypotheses, best first. The model should be in eval mode under NoGrad.
+// Decodes one padded batch: src [N,S] int64, src_len [N] (on the model's device, every length >= 1).
+// Returns, per sentence, up to nbest hypotheses, best first. The model should be in eval mode (a
+// NoGradGuard is taken inside).
+// - Scores: log_prob sums the token log-probs including eos; score = log_prob / lp(|y|+1) with
+//   gnmt lp(L) = ((5+L)/6)^alpha (Wu et al. 2016), average lp(L) = L, none lp = 1.
+// - Sentence i emits at most floor(max_len_a * src_len[i] + max_len_b) tokens; at that point eos is
+//   forced (scored with its own log-prob).
+// - Eos candidates ranked within the top beam_size of a step are finalised (fairseq); a sentence is
+//   done when beam_size hypotheses ended, or nbest ended that no open hypothesis can still beat
+//   (its raw score over the largest normaliser it can reach, OpenNMT-py), or at its length limit.
+// - Finished sentences leave the batch (the state is compacted): results do not depend on batching.
+// - keep_attention: Hypothesis::attention holds state "attention" [N,S] rows (src_len[i] columns)
+//   for every output token and eos; empty when the model does not provide "attention".
 std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const torch::Tensor& src,
                                                   const torch::Tensor& src_len,
                                                   const SearchOptions& options);
 
 // Decodes many sentences (id lists, no bos/eos) in source-token-budget batches of similar length
-// on `device`; results are in input order and do not depend on the batching.
+// (longest first; a batch holds sentences x longest source <= batch_tokens, at least one sentence)
+// on `device`; results are in input order and do not depend on the batching. An empty source is
+// not decoded: it gets one empty hypothesis (score 0, log_prob 0), since any output for it would
+// be invented by a model never trained on empty inputs.
 std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model,
                                                 const std::vector<std::vector<int64_t>>& src,
                                                 const SearchOptions& options, int64_t batch_tokens,

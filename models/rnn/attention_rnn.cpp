@@ -1,0 +1,97 @@
+#include "models/rnn/attention_rnn.h"
+
+#include <stdexcept>
+
+namespace seqzoo {
+
+AttentionRnnImpl::AttentionRnnImpl(const ModelConfig& config, int64_t src_vocab_size,
+                                   int64_t tgt_vocab_size)
+    : RnnModelBase(config, src_vocab_size, tgt_vocab_size),
+      input_feeding_(config.attention.input_feeding) {
+  const auto& r = config.rnn;
+  const int64_t hidden = r.hidden_dim;
+  const int64_t enc_dim = encoder->output_dim();
+  if (config.attention.attention_dim < 0)
+    throw std::invalid_argument("model.attention.attention_dim must be >= 0");
+  decoder_rnn = register_module(
+      "decoder_rnn", Recurrent(r.cell, config.embed_dim + (input_feeding_ ? hidden : 0), hidden,
+                               r.layers, config.dropout, /*bidirectional=*/false));
+  scorer = register_module("scorer", make_attention_scorer(config.attention.type, enc_dim, hidden,
+                                                           config.attention.attention_dim));
+  combine = register_module(
+      "combine", torch::nn::Linear(torch::nn::LinearOptions(enc_dim + hidden, hidden).bias(false)));
+  finish(hidden);
+}
+
+std::tuple<torch::Tensor, torch::Tensor> AttentionRnnImpl::attend(const torch::Tensor& query,
+                                                                  const torch::Tensor& memory,
+                                                                  const torch::Tensor& keys,
+                                                                  const torch::Tensor& mask) {
+  auto weights = masked_softmax(scorer->score(query, keys), mask);  // [N,T,S]
+  auto context = torch::bmm(weights, memory);                       // [N,T,H_enc]
+  auto attentional = torch::tanh(combine(torch::cat({context, query}, -1)));  // [N,T,H]
+  return {attentional, weights};
+}
+
+torch::Tensor AttentionRnnImpl::forward(const Batch& batch) {
+  if (!batch.tgt_in.defined())
+    throw std::invalid_argument("attention forward: batch has no tgt_in");
+  auto enc = encoder(batch.src, batch.src_len);
+  auto keys = scorer->project_keys(enc.memory);
+  auto x = embed_target(batch.tgt_in);  // [B,T,E]
+  torch::Tensor feats;                  // [B,T,H] dropout(h~)
+  if (!input_feeding_) {
+    auto top = std::get<0>(decoder_rnn->forward(x, enc.final));  // [B,T,H]
+    feats = dropout(std::get<0>(attend(top, enc.memory, keys, enc.src_mask)));
+  } else {
+    const int64_t steps = x.size(1);
+    auto feed = torch::zeros({x.size(0), config_.rnn.hidden_dim}, enc.memory.options());
+    RnnStates states = enc.final;
+    std::vector<torch::Tensor> outs;
+    outs.reserve(steps);
+    for (int64_t t = 0; t < steps; ++t) {
+      auto in = torch::cat({x.select(1, t), feed}, -1).unsqueeze(1);  // [B,1,E+H]
+      auto result = decoder_rnn->forward(in, states);
+      states = std::get<1>(result);
+      feed = dropout(std::get<0>(attend(std::get<0>(result), enc.memory, keys, enc.src_mask)))
+                 .squeeze(1);  // [B,H]
+      outs.push_back(feed);
+    }
+    feats = torch::stack(outs, 1);
+  }
+  return output(feats);  // [B,T,V]
+}
+
+DecoderState AttentionRnnImpl::encode(const torch::Tensor& src, const torch::Tensor& src_len) {
+  auto enc = encoder(src, src_len);
+  DecoderState state;
+  put_states(state, enc.final);
+  state.set("memory", enc.memory);
+  if (scorer->projects_keys()) state.set("memory_proj", scorer->project_keys(enc.memory));
+  state.set("src_mask", enc.src_mask);
+  if (input_feeding_)
+    state.set("input_feed", torch::zeros({src.size(0), config_.rnn.hidden_dim}, enc.memory.options()));
+  state.step = 0;
+  return state;
+}
+
+torch::Tensor AttentionRnnImpl::step(const torch::Tensor& prev_tokens, DecoderState& state) {
+  auto x = embed_target(prev_tokens);  // [N,E]
+  if (input_feeding_) x = torch::cat({x, state.at("input_feed")}, -1);
+  auto result = decoder_rnn->forward(x.unsqueeze(1), get_states(state));
+  put_states(state, std::get<1>(result));
+  const auto& memory = state.at("memory");
+  auto keys = scorer->projects_keys() ? state.at("memory_proj") : memory;
+  auto att = attend(std::get<0>(result), memory, keys, state.at("src_mask"));
+  auto feat = dropout(std::get<0>(att)).squeeze(1);  // [N,H]
+  if (input_feeding_) state.set("input_feed", feat);
+  state.set("attention", std::get<1>(att).squeeze(1));  // [N,S]
+  ++state.step;
+  return torch::log_softmax(output(feat), -1);
+}
+
+ModelPtr make_attention(const ModelConfig& config, int64_t src_vocab_size, int64_t tgt_vocab_size) {
+  return AttentionRnn(config, src_vocab_size, tgt_vocab_size).ptr();
+}
+
+}  // namespace seqzoo

@@ -1,0 +1,53 @@
+#pragma once
+// Family `attention`: RNN encoder-decoder with global attention over all encoder states.
+// Every scorer (models/layers/attention.h) is used with the ordering of Luong et al. 2015, sec. 3:
+//   s_t   = RNN([E y_{t-1}; h~_{t-1}], s_{t-1})       (h~_{t-1} only with input feeding, sec. 3.3;
+//                                                      h~_0 = 0)
+//   a_t   = softmax over real source positions of score(s_t^top, h_enc)
+//   c_t   = sum_j a_tj h_enc_j
+//   h~_t  = tanh(W_c [c_t; s_t^top])                  (eq. 5, no bias)
+//   p(y_t | ...) = softmax(Out(h~_t))
+// For `bahdanau` this keeps the additive score of Bahdanau et al. 2015 (v^T tanh(W1 h + W2 s)) but
+// queries with the current state s_t as Luong et al. do, not with s_{t-1} as Bahdanau et al.
+// (eq. 6) do; then the same computation serves all scorers, and without input feeding forward()
+// runs the decoder RNN over the whole target at once and attends for all steps in one batch.
+// The decoder starts from the encoder's final states (bridged when bidirectional).
+// DecoderState: "h", "c" [N,layers,H]; "memory" [N,S,H_enc]; "memory_proj" [N,S,K] (scorer keys,
+// when the scorer projects them); "src_mask" [N,S] bool; "input_feed" [N,H] (input feeding);
+// "attention" [N,S] (the last step's weights; set by every step()).
+#include <torch/torch.h>
+
+#include "models/core/config.h"
+#include "models/core/model.h"
+#include "models/layers/attention.h"
+#include "models/rnn/rnn_model.h"
+
+namespace seqzoo {
+
+class AttentionRnnImpl : public RnnModelBase {
+ public:
+  AttentionRnnImpl(const ModelConfig& config, int64_t src_vocab_size, int64_t tgt_vocab_size);
+
+  torch::Tensor forward(const Batch& batch) override;  // logits [B,T,V]
+  DecoderState encode(const torch::Tensor& src, const torch::Tensor& src_len) override;
+  torch::Tensor step(const torch::Tensor& prev_tokens, DecoderState& state) override;  // [N,V]
+  std::string family() const override { return "attention"; }
+
+  // query [N,T,H] (decoder top states), memory [N,S,H_enc], keys [N,S,K], mask [N,S] ->
+  // attentional vectors h~ [N,T,H] and weights [N,T,S].
+  std::tuple<torch::Tensor, torch::Tensor> attend(const torch::Tensor& query,
+                                                  const torch::Tensor& memory,
+                                                  const torch::Tensor& keys,
+                                                  const torch::Tensor& mask);
+
+  AttentionScorerPtr scorer;
+  torch::nn::Linear combine{nullptr};  // W_c: (H_enc + H) -> H, no bias
+
+ private:
+  bool input_feeding_;
+};
+TORCH_MODULE(AttentionRnn);
+
+ModelPtr make_attention(const ModelConfig& config, int64_t src_vocab_size, int64_t tgt_vocab_size);
+
+}  // namespace seqzoo

@@ -1,0 +1,52 @@
+#pragma once
+// Stacked LSTM or GRU (batch-first) behind one interface, and the RNN families' initialisation.
+#include <torch/torch.h>
+
+#include <string>
+#include <tuple>
+
+namespace seqzoo {
+
+// Hidden states use torch's layout here: h, c [layers*directions, N, H]; c is undefined for GRU.
+struct RnnStates {
+  torch::Tensor h;
+  torch::Tensor c;
+};
+
+class RecurrentImpl : public torch::nn::Module {
+ public:
+  // cell: "lstm" | "gru" (std::invalid_argument otherwise). dropout: between layers (ignored
+  // when layers == 1, where torch would only warn).
+  RecurrentImpl(const std::string& cell, int64_t input_dim, int64_t hidden_dim, int64_t layers,
+                double dropout, bool bidirectional);
+
+  // x [N,T,I]; init: states as above, or undefined tensors for zeros.
+  // Returns outputs [N,T,dirs*H] (top layer) and the final states.
+  std::tuple<torch::Tensor, RnnStates> forward(const torch::Tensor& x, const RnnStates& init = {});
+
+  // Padded input x [N,T,I] with true lengths [N] (any device; 1 <= len <= T): runs on a packed
+  // sequence (enforce_sorted = false) so padding never enters the recurrence. Returns outputs
+  // [N,T,dirs*H] with zeros at padding, and the states after each row's last real token.
+  std::tuple<torch::Tensor, RnnStates> forward_padded(const torch::Tensor& x,
+                                                      const torch::Tensor& lengths);
+
+  bool is_lstm() const { return static_cast<bool>(lstm); }
+  int64_t hidden_dim() const { return hidden_dim_; }
+  int64_t layers() const { return layers_; }
+  int64_t directions() const { return directions_; }
+
+  torch::nn::LSTM lstm{nullptr};
+  torch::nn::GRU gru{nullptr};
+
+ private:
+  int64_t hidden_dim_, layers_, directions_;
+};
+TORCH_MODULE(Recurrent);
+
+// Initialises every parameter of `module` (recursively). init_range > 0: uniform(-r, r) for all
+// of them (Sutskever et al. 2014, section 3.4). init_range == 0: orthogonal recurrent matrices
+// (weight_hh*, Saxe et al. 2014), Xavier-uniform for every other matrix (Glorot & Bengio 2010),
+// zero vectors (biases). Callers zero embedding pad rows afterwards.
+void init_rnn_parameters(torch::nn::Module& module, double init_range);
+
+}  // namespace seqzoo

@@ -6,12 +6,17 @@
 #include <sstream>
 #include <utility>
 
-#ifdef SEQZOO_HAVE_GLOO
+// SEQZOO_HAVE_GLOO: CMake found the c10d headers; USE_C10D_GLOO: LibTorch was built with Gloo (an
+// interface definition of its torch_cpu target; the header is empty without it).
+#if defined(SEQZOO_HAVE_GLOO) && defined(USE_C10D_GLOO)
+#define SEQZOO_C10D 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
-#ifdef USE_C10D_NCCL
+// NCCL for CUDA tensors: a CUDA LibTorch defines USE_C10D_NCCL; its header needs nccl.h.
+#if defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
+#define SEQZOO_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #endif
@@ -99,7 +104,7 @@ DistributedEnv DistributedEnv::from_env() {
 
 // ---------------------------------------------------------------- the process group
 
-#ifdef SEQZOO_HAVE_GLOO
+#ifdef SEQZOO_C10D
 
 bool distributed_available() { return true; }
 
@@ -146,7 +151,7 @@ void run_collectives(DistributedContext::Impl& impl, int rank, std::chrono::mill
 
 }  // namespace
 
-#else  // !SEQZOO_HAVE_GLOO
+#else  // !SEQZOO_C10D
 
 bool distributed_available() { return false; }
 
@@ -196,7 +201,7 @@ void DistributedContext::init(const DistributedEnv& env, torch::Device device, s
   impl_ = std::make_unique<Impl>();
   if (env.world_size == 1) return;
 
-#ifndef SEQZOO_HAVE_GLOO
+#ifndef SEQZOO_C10D
   impl_.reset();
   throw std::runtime_error("rank " + std::to_string(env.rank) + ": WORLD_SIZE=" + std::to_string(env.world_size) +
                            " needs torch.distributed, but seqzoo was built without c10d/Gloo "
@@ -212,7 +217,7 @@ void DistributedContext::init(const DistributedEnv& env, torch::Device device, s
     store_options.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
 
-#ifdef USE_C10D_NCCL
+#ifdef SEQZOO_NCCL
     if (device_.is_cuda()) {
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = timeout;
@@ -285,7 +290,7 @@ void DistributedContext::broadcast_parameters(torch::nn::Module& module, int roo
   if (root < 0 || root >= env_.world_size)
     throw std::invalid_argument("broadcast root " + std::to_string(root) + " is not a rank");
   if (!active()) return;
-#ifdef SEQZOO_HAVE_GLOO
+#ifdef SEQZOO_C10D
   std::vector<torch::Tensor> tensors;
   for (const auto& p : module.parameters()) tensors.push_back(p);
   for (const auto& b : module.buffers())
@@ -294,11 +299,13 @@ void DistributedContext::broadcast_parameters(torch::nn::Module& module, int roo
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> flats(buckets.size());
   std::vector<torch::Tensor> wire(buckets.size());
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    flats[b] = flatten(tensors, buckets[b]);
+    wire[b] = flats[b].to(impl_->comm_device);
+  }
   run_collectives(*impl_, env_.rank, timeout_, [&] {
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
     for (size_t b = 0; b < buckets.size(); ++b) {
-      flats[b] = flatten(tensors, buckets[b]);
-      wire[b] = flats[b].to(impl_->comm_device);
       std::vector<at::Tensor> arg{wire[b]};
       c10d::BroadcastOptions options;
       options.rootRank = root;
@@ -324,7 +331,7 @@ namespace {
 // The shared body of both allreduce_gradients overloads. Returns the summed weight.
 double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl, torch::nn::Module& module,
                         double weight, bool weighted, std::vector<double>* also_sum, int64_t bucket_bytes) {
-#ifndef SEQZOO_HAVE_GLOO
+#ifndef SEQZOO_C10D
   return weight;
 #else
   std::vector<torch::Tensor> params;
@@ -346,6 +353,11 @@ double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl,
   if (also_sum != nullptr) scalars.insert(scalars.end(), also_sum->begin(), also_sum->end());
   torch::Tensor weight_sum =
       torch::tensor(scalars, torch::TensorOptions().dtype(torch::kFloat64)).to(impl->comm_device);
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    flats[b] = flatten(grads, buckets[b]);
+    if (weighted) flats[b].mul_(weight);
+    wire[b] = flats[b].to(impl->comm_device);
+  }
   run_collectives(*impl, ctx.rank(), ctx.timeout(), [&] {
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
     c10d::AllreduceOptions options;
@@ -356,9 +368,6 @@ double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl,
       works.push_back(impl->group->allreduce(arg, options));
     }
     for (size_t b = 0; b < buckets.size(); ++b) {
-      flats[b] = flatten(grads, buckets[b]);
-      if (weighted) flats[b].mul_(weight);
-      wire[b] = flats[b].to(impl->comm_device);
       std::vector<at::Tensor> arg{wire[b]};
       works.push_back(impl->group->allreduce(arg, options));
     }
@@ -412,7 +421,7 @@ double DistributedContext::allreduce_gradients(torch::nn::Module& module, double
 
 torch::Tensor DistributedContext::allreduce_sum(torch::Tensor tensor) {
   if (!active()) return tensor;
-#ifdef SEQZOO_HAVE_GLOO
+#ifdef SEQZOO_C10D
   torch::NoGradGuard no_grad;
   auto wire = tensor.to(impl_->comm_device).contiguous();
   run_collectives(*impl_, env_.rank, timeout_, [&] {
@@ -438,7 +447,7 @@ torch::Tensor DistributedContext::broadcast(torch::Tensor tensor, int root) {
   if (root < 0 || root >= env_.world_size)
     throw std::invalid_argument("broadcast root " + std::to_string(root) + " is not a rank");
   if (!active()) return tensor;
-#ifdef SEQZOO_HAVE_GLOO
+#ifdef SEQZOO_C10D
   torch::NoGradGuard no_grad;
   auto wire = tensor.to(impl_->comm_device).contiguous();
   run_collectives(*impl_, env_.rank, timeout_, [&] {
@@ -455,10 +464,11 @@ torch::Tensor DistributedContext::broadcast(torch::Tensor tensor, int root) {
 
 void DistributedContext::barrier() {
   if (!active()) return;
-#ifdef SEQZOO_HAVE_GLOO
+#ifdef SEQZOO_C10D
   run_collectives(*impl_, env_.rank, timeout_, [&] {
     c10d::BarrierOptions options;
     options.timeout = timeout_;
+    if (impl_->comm_device.is_cuda()) options.device_ids = {impl_->comm_device.index()};
     return std::vector<c10::intrusive_ptr<c10d::Work>>{impl_->group->barrier(options)};
   });
 #endif

@@ -513,7 +513,7 @@ TEST_CASE("strip_option removes the launcher's own flag", "[distributed]") {
 
 // ---------------------------------------------------------------- real collectives (c10d)
 
-#ifdef SEQZOO_HAVE_GLOO
+#if defined(SEQZOO_HAVE_GLOO) && defined(USE_C10D_GLOO)  // as in distributed.cpp
 
 TEST_CASE("Gloo ranks all-reduce, broadcast and meet at barriers", "[distributed]") {
   const int world = 3;

@@ -19,6 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "data/batch.h"
+#include "models/core/config.h"
+#include "models/core/registry.h"
 #include "models/training/distributed.h"
 #include "models/training/launcher.h"
 
@@ -601,6 +604,134 @@ TEST_CASE("averaged gradients over 2 ranks equal full-batch training (Transforme
     };
     const auto results = parity_run<TinyTransformer>(make, Opt::adam, {0, 4, 8}, 3, false, 2048, moved);
     require_parity(results, moved);
+  }
+}
+
+namespace {
+
+// A padded batch of random sentence pairs with lengths in [2, 7] (rows with different lengths, so
+// padding differs between the full batch and the ranks' halves).
+Batch random_batch(int64_t n, int64_t vocab) {
+  const auto src_len = torch::randint(2, 8, {n}, torch::kLong);
+  const auto tgt_len = torch::randint(2, 8, {n}, torch::kLong);  // tokens of y, before eos
+  return [&] {
+    Batch b;
+    const int64_t s = src_len.max().item<int64_t>(), t = tgt_len.max().item<int64_t>() + 1;
+    b.src = torch::zeros({n, s}, torch::kLong);
+    b.tgt_in = torch::zeros({n, t}, torch::kLong);
+    b.tgt_out = torch::zeros({n, t}, torch::kLong);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t ls = src_len[i].item<int64_t>(), lt = tgt_len[i].item<int64_t>();
+      b.src[i].narrow(0, 0, ls).copy_(torch::randint(4, vocab, {ls}, torch::kLong));
+      const auto y = torch::randint(4, vocab, {lt}, torch::kLong);
+      b.tgt_in[i][0] = kBosId;
+      b.tgt_in[i].narrow(0, 1, lt).copy_(y);
+      b.tgt_out[i].narrow(0, 0, lt).copy_(y);
+      b.tgt_out[i][lt] = kEosId;
+    }
+    b.src_len = src_len;
+    b.tgt_len = tgt_len + 1;
+    b.src_tokens = src_len.sum().item<int64_t>();
+    b.tgt_tokens = b.tgt_len.sum().item<int64_t>();
+    return b;
+  }();
+}
+
+// Rows [begin, end) of a batch, trimmed to their own longest sentence (as the batcher would pad).
+Batch slice_batch(const Batch& b, int64_t begin, int64_t end) {
+  Batch out;
+  out.src_len = b.src_len.slice(0, begin, end);
+  out.tgt_len = b.tgt_len.slice(0, begin, end);
+  out.src = b.src.slice(0, begin, end).narrow(1, 0, out.src_len.max().item<int64_t>()).contiguous();
+  const int64_t t = out.tgt_len.max().item<int64_t>();
+  out.tgt_in = b.tgt_in.slice(0, begin, end).narrow(1, 0, t).contiguous();
+  out.tgt_out = b.tgt_out.slice(0, begin, end).narrow(1, 0, t).contiguous();
+  out.src_tokens = out.src_len.sum().item<int64_t>();
+  out.tgt_tokens = out.tgt_len.sum().item<int64_t>();
+  return out;
+}
+
+// Mean cross-entropy per target token (pads ignored), as the trainer normalises.
+torch::Tensor token_loss(Seq2SeqModelImpl& model, const Batch& b) {
+  const auto logits = model.forward(b);  // [B,T,V]
+  return torch::nn::functional::cross_entropy(
+      logits.reshape({-1, logits.size(-1)}), b.tgt_out.reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kPadId));
+}
+
+ModelConfig tiny_config(const std::string& family) {
+  ModelConfig c;
+  c.family = family;
+  c.embed_dim = 16;
+  c.dropout = 0.0;
+  c.rnn.hidden_dim = 16;
+  c.rnn.layers = 1;
+  c.transformer.d_model = 16;
+  c.transformer.ffn_dim = 32;
+  c.transformer.heads = 2;
+  c.transformer.encoder_layers = 1;
+  c.transformer.decoder_layers = 1;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("token-weighted averaging over 2 ranks equals full-batch training (real families)", "[distributed]") {
+  const int64_t vocab = 29, n = 6, steps = 3;
+  const std::string family = GENERATE(as<std::string>{}, "attention", "transformer");
+  INFO("family " << family);
+  // float64: in float32 Adam turns the rounding noise in exactly-zero gradients (e.g. attention's
+  // key bias) into full-size steps, which differ between any two summation orders.
+  const auto dtype = torch::kFloat64;
+  torch::manual_seed(11);
+  auto reference = build_model(tiny_config(family), vocab, vocab);
+  reference->to(dtype);
+  const auto initial = snapshot(*reference);
+  std::vector<Batch> data;
+  for (int s = 0; s < steps; ++s) data.push_back(random_batch(n, vocab));
+  {
+    torch::optim::Adam adam(reference->parameters(), torch::optim::AdamOptions(1e-2));
+    for (const auto& b : data) {
+      adam.zero_grad();
+      token_loss(*reference, b).backward();
+      adam.step();
+    }
+  }
+  const auto expected = snapshot(*reference);
+  const double moved = max_abs_diff(expected, initial);
+  const int port = find_free_port();
+  const auto results = run_ranks(2, std::chrono::seconds(20), [&](int rank) {
+    auto model = build_model(tiny_config(family), vocab, vocab);
+    model->to(dtype);
+    if (rank == 0) load(*model, initial);
+    DistributedContext dist;
+    dist.init(make_env(rank, 2, port), torch::kCPU, std::chrono::seconds(10));
+    dist.broadcast_parameters(*model);
+    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-2));
+    double tokens_seen = 0;
+    for (const auto& b : data) {
+      // Unequal shares (2 and 4 sentences) with different token counts and padding.
+      const auto mine = rank == 0 ? slice_batch(b, 0, 2) : slice_batch(b, 2, n);
+      adam.zero_grad();
+      token_loss(*model, mine).backward();
+      tokens_seen += dist.allreduce_gradients(*model, static_cast<double>(mine.tgt_tokens));
+      adam.step();
+    }
+    double all_tokens = 0;
+    for (const auto& b : data) all_tokens += static_cast<double>(b.tgt_tokens);
+    std::ostringstream out;
+    out.precision(10);
+    out << max_abs_diff(snapshot(*model), expected) << " " << tokens_seen - all_tokens;
+    return out.str();
+  });
+  REQUIRE(moved > 1e-3);
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r << ": " << results[r].text);
+    REQUIRE(results[r].exit_code == 0);
+    const auto v = parse_numbers(results[r].text);
+    REQUIRE(v.size() == 2);
+    CHECK(v[0] < 1e-5);
+    CHECK(v[1] == 0);  // the summed weights are the full batches' token counts
   }
 }
 

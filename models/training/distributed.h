@@ -18,7 +18,11 @@
 //     loss.backward();  dist.allreduce_gradients(*model);  optimizer.step();
 //   }
 //   dist.barrier();
-// Every rank must make the same sequence of collective calls with tensors of the same shapes.
+// Every rank must make the same sequence of collective calls with tensors of the same shapes. So
+// every decision that changes that sequence must be the same on all ranks: skip-or-step after a
+// non-finite gradient (decide on the averaged gradients, or sum a local flag with also_sum), stop
+// requests and time limits (sum a flag with also_sum), validation and early stopping (all ranks
+// validate, or rank 0 decides and broadcasts). Only rank 0 (is_main()) writes files and logs.
 #include <torch/torch.h>
 
 #include <chrono>

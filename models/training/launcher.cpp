@@ -55,7 +55,11 @@ std::string resolve_executable(const std::string& path) {
   char buffer[PATH_MAX];
   const ssize_t n = readlink(path.c_str(), buffer, sizeof(buffer) - 1);
   if (n <= 0) return path;
-  return std::string(buffer, static_cast<size_t>(n));
+  std::string resolved(buffer, static_cast<size_t>(n));
+  const std::string deleted = " (deleted)";
+  if (resolved.size() > deleted.size() && resolved.compare(resolved.size() - deleted.size(), deleted.size(), deleted) == 0)
+    resolved.resize(resolved.size() - deleted.size());
+  return resolved;
 }
 
 }  // namespace
@@ -96,7 +100,10 @@ int spawn_local_workers(int nproc, const std::vector<std::string>& args, const L
                         std::ostream& log) {
   if (nproc < 1) throw std::invalid_argument("--nproc must be >= 1, got " + std::to_string(nproc));
   const int port = options.master_port > 0 ? options.master_port : find_free_port();
-  const std::string exe = resolve_executable(options.executable);
+  // exec the path as given (/proc/self/exe works even if the file was replaced by a rebuild);
+  // argv[0] gets the resolved name, for the workers' messages.
+  const std::string& exe = options.executable;
+  const std::string argv0 = resolve_executable(exe);
 
   // Everything the children need is built before fork(): after it, only async-signal-safe calls.
   std::vector<std::string> base_env;
@@ -116,7 +123,7 @@ int spawn_local_workers(int nproc, const std::vector<std::string>& args, const L
     for (auto& s : envs[r]) envps[r].push_back(const_cast<char*>(s.c_str()));
     envps[r].push_back(nullptr);
   }
-  std::vector<std::string> argv_strings{exe};
+  std::vector<std::string> argv_strings{argv0};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(const_cast<char*>(s.c_str()));
@@ -195,7 +202,7 @@ int spawn_local_workers(int nproc, const std::vector<std::string>& args, const L
       kill_all(SIGKILL);
       reap_all();
       restore_signals();
-      throw std::runtime_error("cannot start rank " + std::to_string(r) + ": " + exe + ": " + std::strerror(err));
+      throw std::runtime_error("cannot start rank " + std::to_string(r) + ": " + argv0 + ": " + std::strerror(err));
     }
   }
 

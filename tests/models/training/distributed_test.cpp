@@ -501,6 +501,18 @@ TEST_CASE("spawn_local_workers stops the others when a rank fails", "[distribute
     CHECK(log.str().find("rank 0") != std::string::npos);
     CHECK(log.str().find("signal 9") != std::string::npos);
   }
+  SECTION("SIGTERM to the launcher is forwarded") {
+    // Rank 0 signals its parent (the launcher: this test process, whose handler is installed
+    // before the first fork); both ranks would otherwise sleep for 30 s.
+    std::ostringstream log;
+    const auto start = Clock::now();
+    const int rc = spawn_local_workers(2, {"-c", "if [ $RANK = 0 ]; then kill -TERM $PPID; fi; exec sleep 30"},
+                                       options, log);
+    INFO(log.str());
+    CHECK(rc == 128 + SIGTERM);
+    CHECK(log.str().find("signal 15") != std::string::npos);
+    CHECK(std::chrono::duration<double>(Clock::now() - start).count() < 10);
+  }
   SECTION("a program that cannot be started") {
     options.executable = "/nonexistent/seqzoo-worker";
     std::ostringstream log;

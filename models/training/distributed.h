@@ -130,6 +130,19 @@ class DistributedContext {
   std::unique_ptr<Impl> impl_;
 };
 
+// The same partition for sources that make batches on demand: rank r's i-th batch (0 <= i <
+// shard_count(n, world)) is the global batch shard_index(i, r, world) of an epoch of n batches.
+inline int64_t shard_count(int64_t num_batches, int world) {
+  if (world < 1) throw std::invalid_argument("shard: world size must be >= 1, got " + std::to_string(world));
+  return num_batches / world;
+}
+inline int64_t shard_index(int64_t local_index, int rank, int world) {
+  if (rank < 0 || rank >= world)
+    throw std::invalid_argument("shard: rank " + std::to_string(rank) + " is outside 0.." +
+                                std::to_string(world - 1));
+  return local_index * world + rank;
+}
+
 // The batches of one epoch that rank `rank` of `world` processes: every world-th batch starting at
 // `rank`, after dropping the last batches.size() % world so that every rank makes the same number
 // of steps (a collective per step needs all ranks). Disjoint across ranks and deterministic: the
@@ -141,10 +154,10 @@ std::vector<T> shard(const std::vector<T>& batches, int rank, int world) {
   if (rank < 0 || rank >= world)
     throw std::invalid_argument("shard: rank " + std::to_string(rank) + " is outside 0.." +
                                 std::to_string(world - 1));
-  const size_t per_rank = batches.size() / static_cast<size_t>(world);
+  const int64_t per_rank = shard_count(static_cast<int64_t>(batches.size()), world);
   std::vector<T> out;
-  out.reserve(per_rank);
-  for (size_t i = 0; i < per_rank; ++i) out.push_back(batches[i * world + rank]);
+  out.reserve(static_cast<size_t>(per_rank));
+  for (int64_t i = 0; i < per_rank; ++i) out.push_back(batches[static_cast<size_t>(shard_index(i, rank, world))]);
   return out;
 }
 

@@ -405,8 +405,10 @@ TEST_CASE("shard splits an epoch's batches disjointly and evenly", "[distributed
       const auto mine = shard(batches, rank, world);
       CHECK(mine.size() == batches.size() / world);  // the same number of steps on every rank
       CHECK(mine == shard(batches, rank, world));    // deterministic
+      CHECK(static_cast<int64_t>(mine.size()) == shard_count(23, world));
       for (size_t i = 0; i < mine.size(); ++i) {
         CHECK(mine[i] == batches[i * world + rank]);  // every world-th batch from `rank`
+        CHECK(mine[i] == batches[shard_index(static_cast<int64_t>(i), rank, world)]);
         CHECK(seen.insert(mine[i]).second);           // disjoint
       }
     }

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "models/layers/dropout.h"
+
 namespace seqzoo {
 
 TransformerLayerOptions TransformerLayerOptions::from(const ModelConfig& config) {
@@ -61,8 +63,9 @@ FeedForwardImpl::FeedForwardImpl(const TransformerLayerOptions& o)
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
   auto h = fc1->forward(x);  // [...,F]
-  h = gelu_ ? torch::gelu(h) : torch::relu(h);
-  if (activation_dropout_ > 0 && is_training()) h = torch::dropout(h, activation_dropout_, true);
+  // In place: the projection's backward does not need its output; relu's needs only its result.
+  h = gelu_ ? torch::gelu(h) : h.relu_();
+  h = fast_dropout(h, activation_dropout_, is_training());
   return fc2->forward(h);  // [...,D]
 }
 
@@ -72,11 +75,10 @@ namespace {
 template <typename F>
 torch::Tensor residual(const torch::Tensor& x, torch::nn::LayerNorm& norm, bool pre_norm,
                        double dropout, bool training, F&& f) {
-  auto drop = [&](torch::Tensor y) {
-    return (dropout > 0 && training) ? torch::dropout(y, dropout, true) : y;
-  };
-  if (pre_norm) return x + drop(f(norm->forward(x)));
-  return norm->forward(x + drop(f(x)));
+  auto drop = [&](const torch::Tensor& y) { return fast_dropout(y, dropout, training); };
+  // The residual sum goes in place into the sublayer's fresh output (no autograd node needs it).
+  if (pre_norm) return drop(f(norm->forward(x))).add_(x);
+  return norm->forward(drop(f(x)).add_(x));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "models/layers/dropout.h"
+
 namespace seqzoo {
 
 namespace {
@@ -15,10 +17,6 @@ torch::nn::Embedding make_embedding(int64_t vocab, int64_t d) {
   e->weight.normal_(0.0, std::pow(static_cast<double>(d), -0.5));
   e->weight[kPadId].zero_();
   return e;
-}
-
-torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
-  return (p > 0 && training) ? torch::dropout(x, p, true) : x;
 }
 
 std::string layer_key(const char* name, size_t i) { return name + std::to_string(i); }
@@ -74,7 +72,7 @@ torch::Tensor TransformerModelImpl::embed(torch::nn::Embedding& table,
                                           const torch::Tensor& tokens, int64_t offset) {
   // tokens [B,T] -> sqrt(d) * E[tokens] + PE[offset ..] : [B,T,D]
   auto x = positional->forward(table->forward(tokens), offset, embed_scale_);
-  return maybe_dropout(x, options_.dropout, is_training());
+  return fast_dropout(x, options_.dropout, is_training());
 }
 
 torch::Tensor TransformerModelImpl::encode_memory(const torch::Tensor& src,

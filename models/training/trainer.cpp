@@ -1,0 +1,578 @@
+#include "models/training/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "models/training/loss.h"
+#include "models/training/optim.h"
+
+namespace seqzoo {
+namespace fs = std::filesystem;
+
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CUDA autocast for the forward pass and the loss (bf16/fp16 mixed precision), restored on exit.
+class AutocastScope {
+ public:
+  AutocastScope(bool enabled, torch::ScalarType dtype) : enabled_(enabled) {
+    if (!enabled_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+#else
+    prev_enabled_ = at::autocast::is_enabled();
+    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+#else
+    at::autocast::set_enabled(prev_enabled_);
+    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  bool prev_enabled_ = false;
+  torch::ScalarType prev_dtype_ = torch::kHalf;
+};
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+// fp16 dynamic loss scaling (Micikevicius et al. 2018, "Mixed Precision Training").
+constexpr double kInitialLossScale = 65536.0;
+constexpr int64_t kLossScaleWindow = 2000;
+constexpr double kMinLossScale = 1e-4;
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+VectorBatchSource::VectorBatchSource(std::vector<Batch> batches, bool shuffle, uint64_t seed)
+    : batches_(std::move(batches)), shuffle_(shuffle), seed_(seed) {}
+
+int64_t VectorBatchSource::begin_epoch(int64_t epoch) {
+  order_.resize(batches_.size());
+  for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int64_t>(i);
+  if (shuffle_) {  // Fisher-Yates with a portable engine: the same order on every platform
+    std::mt19937_64 rng(seed_ + static_cast<uint64_t>(epoch));
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
+  }
+  return static_cast<int64_t>(order_.size());
+}
+
+Batch VectorBatchSource::batch(int64_t index) {
+  return batches_.at(static_cast<size_t>(order_.at(static_cast<size_t>(index))));
+}
+
+// ---------------------------------------------------------------------------------------------
+Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, const ValidationSet* valid,
+                 TrainerOptions options)
+    : config_(config), model_(std::move(model)), train_(train), valid_(valid), options_(std::move(options)),
+      schedule_(config) {
+  if (!model_) throw std::invalid_argument("Trainer: no model");
+  const auto& c = config_;
+  if (c.update_freq < 1) throw std::invalid_argument("train.update_freq must be >= 1");
+  if (c.max_bad_steps < 1) throw std::invalid_argument("train.max_bad_steps must be >= 1");
+  if (c.label_smoothing < 0 || c.label_smoothing >= 1)
+    throw std::invalid_argument("train.label_smoothing must be in [0, 1)");
+  if (c.clip_norm < 0) throw std::invalid_argument("train.clip_norm must be >= 0");
+  if (c.log_every < 0 || c.valid_every < 0 || c.keep_last < 0 || c.patience < 0)
+    throw std::invalid_argument("train.log_every, valid_every, keep_last and patience must be >= 0");
+  if (c.max_steps < 0 || c.max_epochs < 0 || c.max_minutes < 0)
+    throw std::invalid_argument("train.max_steps, max_epochs and max_minutes must be >= 0");
+  if (c.max_steps == 0 && c.max_epochs == 0 && c.max_minutes == 0 && (c.patience == 0 || !valid_))
+    throw std::invalid_argument(
+        "train: no stopping criterion: set train.max_steps, max_epochs or max_minutes (or patience with "
+        "a validation set)");
+
+  model_->to(options_.device);
+  model_->train();
+  params_ = unique_parameters(*model_);
+  optimizer_ = make_optimizer(config_, params_);
+
+  if (c.precision != "fp32") {
+    if (c.precision != "bf16" && c.precision != "fp16")
+      throw std::invalid_argument("train.precision: unknown precision '" + c.precision + "' (known: fp32, bf16, fp16)");
+    if (options_.device.is_cuda()) {
+      autocast_ = true;
+      autocast_dtype_ = c.precision == "bf16" ? torch::kBFloat16 : torch::kHalf;
+      loss_scaling_ = c.precision == "fp16";
+    }
+  }
+  auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(options_.device);
+  log_loss_ = torch::zeros({}, fopts);
+  log_nll_ = torch::zeros({}, fopts);
+  if (!options_.run_dir.empty()) {
+    fs::create_directories(checkpoint_dir());
+    const std::string log_path = (fs::path(options_.run_dir) / "train.log").string();
+    log_file_.open(log_path, std::ios::app);
+    if (!log_file_) throw std::runtime_error("cannot open " + log_path + " for writing");
+  }
+}
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::checkpoint_dir() const { return (fs::path(options_.run_dir) / "checkpoints").string(); }
+std::string Trainer::last_checkpoint_path() const { return (fs::path(checkpoint_dir()) / "last.pt").string(); }
+
+void Trainer::log(const std::string& line) {
+  if (options_.out) *options_.out << line << std::endl;
+  if (log_file_.is_open()) log_file_ << line << std::endl;
+}
+
+double Trainer::elapsed() const { return elapsed_base_ + (now_seconds() - start_wall_); }
+
+std::string Trainer::metric_name() const {
+  if (config_.best_metric == "bleu" && config_.valid_bleu && valid_ && valid_->bleu) return "bleu";
+  return "loss";
+}
+
+Batch Trainer::to_device(const Batch& b) const {
+  if (!options_.device.is_cuda()) return b.src.device() == options_.device ? b : b.to(options_.device);
+  Batch pinned = b;  // page-locked host copies make the host-to-device copies asynchronous
+  auto pin = [](torch::Tensor& t) {
+    if (t.defined() && t.device().is_cpu() && !t.is_pinned()) t = t.pin_memory();
+  };
+  pin(pinned.src);
+  pin(pinned.src_len);
+  pin(pinned.tgt_in);
+  pin(pinned.tgt_out);
+  pin(pinned.tgt_len);
+  return pinned.to(options_.device, /*non_blocking=*/true);
+}
+
+void Trainer::prefetch(int64_t want) {
+  while (static_cast<int64_t>(queue_.size()) < want && cursor_ < plan_size_)
+    queue_.push_back(Pending{to_device(train_.batch(cursor_++))});
+}
+
+std::string Trainer::eta(double elapsed_now) const {
+  double best = std::numeric_limits<double>::infinity();
+  const int64_t done = state_.step - start_step_;
+  if (done > 0) {
+    const double per_update = (now_seconds() - start_wall_) / static_cast<double>(done);
+    if (config_.max_steps > 0)
+      best = std::min(best, static_cast<double>(std::max<int64_t>(0, config_.max_steps - state_.step)) * per_update);
+    if (config_.max_epochs > 0 && plan_size_ > 0) {
+      int64_t batches = 0;
+      if (state_.epoch <= config_.max_epochs)
+        batches = (config_.max_epochs - state_.epoch) * plan_size_ + (plan_size_ - state_.batch_in_epoch);
+      const int64_t updates = (batches + config_.update_freq - 1) / config_.update_freq;
+      best = std::min(best, static_cast<double>(updates) * per_update);
+    }
+  }
+  if (config_.max_minutes > 0) best = std::min(best, std::max(0.0, config_.max_minutes * 60 - elapsed_now));
+  return std::isfinite(best) ? format_duration(best) : "";
+}
+
+bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
+  int64_t tgt_total = 0, src_total = 0;
+  for (const auto& b : batches) {
+    tgt_total += b.tgt_tokens;
+    src_total += b.src_tokens;
+  }
+  if (tgt_total <= 0) throw std::invalid_argument("Trainer: a training batch has no target tokens");
+  const double scale = loss_scaling_ ? state_.loss_scale : 1.0;
+  auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(options_.device);
+  torch::Tensor loss_acc = torch::zeros({}, fopts), nll_acc = torch::zeros({}, fopts);
+  for (const auto& b : batches) {
+    LossSums sums;
+    {
+      AutocastScope autocast(autocast_, autocast_dtype_);
+      torch::Tensor logits = model_->forward(b);  // [B,T,V]
+      sums = label_smoothed_loss(logits, b.tgt_out, config_.label_smoothing);
+    }
+    // Normalised by the target tokens of the whole update, so accumulation equals a larger batch.
+    (sums.loss * (scale / static_cast<double>(tgt_total))).backward();
+    loss_acc.add_(sums.loss.detach());
+    nll_acc.add_(sums.nll);
+  }
+  // The next update's batches are prepared (and copied) while the device works on this one.
+  prefetch(config_.update_freq);
+
+  if (loss_scaling_) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : params_)
+      if (p.grad().defined()) p.mutable_grad().mul_(1.0 / scale);
+  }
+  torch::Tensor norm = gradient_norm(params_);
+  // The one host sync per update: is the loss finite, is the gradient finite?
+  torch::Tensor flags = torch::stack({torch::isfinite(loss_acc), torch::isfinite(norm.to(loss_acc.device()))}).cpu();
+  const bool loss_ok = flags[0].item<bool>(), grad_ok = flags[1].item<bool>();
+
+  UpdateInfo info;
+  info.epoch = epoch;
+  info.src_tokens = src_total;
+  info.tgt_tokens = tgt_total;
+  if (options_.on_update) {
+    info.loss = loss_acc / static_cast<double>(tgt_total);
+    info.nll = nll_acc / static_cast<double>(tgt_total);
+  }
+  if (!loss_ok || !grad_ok) {
+    optimizer_->zero_grad();
+    if (loss_scaling_ && loss_ok && state_.loss_scale / 2 >= kMinLossScale) {
+      // fp16 gradient overflow: a smaller scale, not a bad step.
+      state_.loss_scale /= 2;
+      state_.loss_scale_good_steps = 0;
+      info.skipped = true;
+      info.step = state_.step;
+      if (options_.on_update) options_.on_update(info);
+      return false;
+    }
+    state_.bad_steps += 1;
+    state_.total_bad_steps += 1;
+    const std::string what = loss_ok ? "gradient is NaN/inf" : "loss is NaN/inf";
+    log("step " + std::to_string(state_.step + 1) + " | skipped update: " + what + " (" +
+        std::to_string(state_.bad_steps) + " in a row, " + std::to_string(state_.total_bad_steps) + " in all)");
+    info.skipped = true;
+    info.step = state_.step;
+    if (options_.on_update) options_.on_update(info);
+    if (state_.bad_steps >= config_.max_bad_steps) {
+      std::error_code ec;
+      const std::string last =
+          !options_.run_dir.empty() && fs::exists(last_checkpoint_path(), ec) ? last_checkpoint_path() : "none";
+      std::string msg = what + " for " + std::to_string(state_.bad_steps) + " consecutive steps at step " +
+                        std::to_string(state_.step + 1) + "; last good checkpoint: " + last;
+      log("error: " + msg);
+      write_reports();
+      throw std::runtime_error(msg);
+    }
+    return false;
+  }
+  state_.bad_steps = 0;
+  const double lr = schedule_.lr(state_.step + 1);
+  set_learning_rate(*optimizer_, lr);
+  clip_gradients(params_, norm, config_.clip_norm);
+  optimizer_->step();
+  optimizer_->zero_grad();
+  state_.step += 1;
+  if (loss_scaling_ && ++state_.loss_scale_good_steps >= kLossScaleWindow) {
+    state_.loss_scale *= 2;
+    state_.loss_scale_good_steps = 0;
+  }
+  log_loss_.add_(loss_acc);
+  log_nll_.add_(nll_acc);
+  log_tgt_tokens_ += tgt_total;
+  log_src_tokens_ += src_total;
+  log_updates_ += 1;
+  if (options_.on_update) {
+    info.step = state_.step;
+    info.lr = lr;
+    options_.on_update(info);
+  }
+  last_lr_ = lr;
+  return true;
+}
+
+ValidResult Trainer::validate() {
+  ValidResult r;
+  if (!valid_) return r;
+  const double t0 = now_seconds();
+  const bool was_training = model_->is_training();
+  model_->eval();
+  try {
+    torch::NoGradGuard no_grad;
+    auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(options_.device);
+    torch::Tensor loss = torch::zeros({}, fopts), nll = torch::zeros({}, fopts);
+    for (const auto& hb : valid_->batches) {
+      Batch b = to_device(hb);
+      AutocastScope autocast(autocast_, autocast_dtype_);
+      LossSums sums = label_smoothed_loss(model_->forward(b), b.tgt_out, config_.label_smoothing);
+      loss.add_(sums.loss);
+      nll.add_(sums.nll);
+      r.tokens += hb.tgt_tokens;
+    }
+    const double n = static_cast<double>(std::max<int64_t>(r.tokens, 1));
+    r.loss = r.tokens ? loss.item<double>() / n : std::numeric_limits<double>::quiet_NaN();
+    r.nll = r.tokens ? nll.item<double>() / n : std::numeric_limits<double>::quiet_NaN();
+    r.ppl = std::exp(r.nll);
+    if (config_.valid_bleu && valid_->bleu) r.bleu = valid_->bleu(*model_, options_.device);
+  } catch (...) {
+    model_->train(was_training);
+    throw;
+  }
+  model_->train(was_training);
+  r.seconds = now_seconds() - t0;
+  return r;
+}
+
+void Trainer::run_validation(bool scheduled, int64_t epoch, std::string& stop_reason) {
+  if (!valid_) {
+    last_valid_step_ = state_.step;
+    save(/*improved=*/true);
+    return;
+  }
+  if (!warned_metric_ && metric_name() != config_.best_metric) {
+    log("note: best_metric " + config_.best_metric + " needs validation BLEU (valid_bleu and a decoder); using loss");
+    warned_metric_ = true;
+  }
+  ValidResult r = validate();
+  last_valid_ = r;
+  last_valid_step_ = state_.step;
+  const bool bleu = metric_name() == "bleu";
+  const double m = bleu ? r.bleu : r.nll;
+  auto better = [&](double a, double b) { return std::isfinite(a) && (bleu ? a > b : a < b); };
+  const bool improved = !state_.has_best ? std::isfinite(m) : better(m, state_.best_metric);
+  if (improved) {
+    state_.has_best = true;
+    state_.best_metric = m;
+    state_.best_step = state_.step;
+  }
+  if (scheduled) {  // only scheduled validations drive plateau decay and early stopping
+    const bool sched_improved = !state_.has_sched_best ? std::isfinite(m) : better(m, state_.sched_best_metric);
+    if (sched_improved) {
+      state_.has_sched_best = true;
+      state_.sched_best_metric = m;
+      state_.stalled_validations = 0;
+    } else {
+      state_.stalled_validations += 1;
+    }
+    if (schedule_.on_validation(sched_improved))
+      log("lr decayed to " + fmt("%.2e", schedule_.lr(state_.step + 1)) + " after " +
+          std::to_string(config_.plateau_patience) + " validations without improvement");
+    state_.lr_scale = schedule_.scale();
+    state_.lr_stalled = schedule_.stalled();
+    if (config_.patience > 0 && state_.stalled_validations >= config_.patience && stop_reason.empty())
+      stop_reason = "early_stopping";
+  }
+  const double el = elapsed();
+  std::ostringstream line;
+  line << "valid | step " << state_.step << " | epoch " << epoch << " | loss " << fmt("%.3f", r.loss) << " | nll "
+       << fmt("%.3f", r.nll) << " | ppl " << fmt("%.2f", r.ppl);
+  if (!std::isnan(r.bleu)) line << " | bleu " << fmt("%.2f", r.bleu);
+  if (state_.has_best)
+    line << " | best " << metric_name() << " " << fmt(bleu ? "%.2f" : "%.3f", state_.best_metric) << " (step "
+         << state_.best_step << ")";
+  line << " | " << format_duration(r.seconds) << " | " << format_duration(el) << " elapsed";
+  log(line.str());
+  MetricsRow row;
+  row.step = state_.step;
+  row.epoch = epoch;
+  row.kind = "valid";
+  row.lr = last_lr_;
+  row.valid_loss = r.loss;
+  row.valid_nll = r.nll;
+  row.valid_ppl = r.ppl;
+  row.valid_bleu = r.bleu;
+  row.elapsed = el;
+  append_row(row);
+  save(improved);
+  write_reports();
+  log_start_ += r.seconds;  // keep validation time out of the training throughput
+}
+
+void Trainer::log_progress(int64_t epoch) {
+  const double t = now_seconds();
+  const double loss_sum = log_loss_.item<double>(), nll_sum = log_nll_.item<double>();
+  const double dt = std::max(t - log_start_, 1e-9);
+  const double n = static_cast<double>(std::max<int64_t>(log_tgt_tokens_, 1));
+  MetricsRow row;
+  row.step = state_.step;
+  row.epoch = epoch;
+  row.kind = "train";
+  row.loss = loss_sum / n;
+  row.nll = nll_sum / n;
+  row.ppl = std::exp(row.nll);
+  row.lr = last_lr_;
+  row.src_tok_s = static_cast<double>(log_src_tokens_) / dt;
+  row.tgt_tok_s = static_cast<double>(log_tgt_tokens_) / dt;
+  row.elapsed = elapsed();
+  std::ostringstream line;
+  line << "step " << row.step << " | epoch " << epoch << " | loss " << fmt("%.3f", row.loss) << " | nll "
+       << fmt("%.3f", row.nll) << " | ppl " << fmt("%.1f", row.ppl) << " | lr " << fmt("%.1e", row.lr) << " | src "
+       << fmt("%.0f", row.src_tok_s) << " tok/s | tgt " << fmt("%.0f", row.tgt_tok_s) << " tok/s | "
+       << format_duration(row.elapsed) << " elapsed";
+  const std::string e = eta(row.elapsed);
+  if (!e.empty()) line << " | ETA " << e;
+  if (state_.total_bad_steps > 0) line << " | skipped " << state_.total_bad_steps;
+  log(line.str());
+  append_row(row);
+  log_loss_.zero_();
+  log_nll_.zero_();
+  log_tgt_tokens_ = log_src_tokens_ = log_updates_ = 0;
+  log_start_ = now_seconds();
+}
+
+void Trainer::append_row(const MetricsRow& row) {
+  rows_.push_back(row);
+  if (options_.run_dir.empty()) return;
+  const std::string path = (fs::path(options_.run_dir) / "metrics.tsv").string();
+  std::ofstream out(path, std::ios::app);
+  out << metrics_line(row) << '\n';
+  if (!out) throw std::runtime_error("cannot append to " + path);
+}
+
+void Trainer::write_reports() {
+  if (options_.run_dir.empty()) return;
+  write_text_file((fs::path(options_.run_dir) / "curves.svg").string(), render_curves_svg(rows_, options_.title));
+}
+
+void Trainer::save(bool improved) {
+  last_saved_step_ = state_.step;
+  if (options_.run_dir.empty()) return;
+  state_.elapsed_seconds = elapsed();
+  state_.lr_scale = schedule_.scale();
+  state_.lr_stalled = schedule_.stalled();
+  capture_rng_state(state_, options_.device.is_cuda());
+  const fs::path dir(checkpoint_dir());
+  const std::string path = (dir / ("step-" + std::to_string(state_.step) + ".pt")).string();
+  save_checkpoint(path, *model_, model_->family(), optimizer_.get(), &state_);
+  publish_checkpoint(path, last_checkpoint_path());
+  std::error_code ec;
+  if (improved || !fs::exists(dir / "best.pt", ec)) publish_checkpoint(path, (dir / "best.pt").string());
+  // Keep the last keep_last step-N.pt files (last.pt and best.pt are links of their own).
+  auto steps = step_checkpoints(options_.run_dir);
+  for (int64_t i = 0; i + config_.keep_last < static_cast<int64_t>(steps.size()); ++i) fs::remove(steps[i], ec);
+}
+
+void Trainer::resume() {
+  const std::string path = last_checkpoint_path();
+  std::error_code ec;
+  if (options_.run_dir.empty() || !fs::exists(path, ec))
+    throw std::runtime_error("cannot resume: no checkpoint " + path);
+  load_checkpoint(path, *model_, optimizer_.get(), &state_, options_.device, model_->family());
+  restore_rng_state(state_);
+  schedule_.restore(state_.lr_scale, state_.lr_stalled);
+  // metrics.tsv: keep what the checkpointed run had reported.
+  const std::string metrics = (fs::path(options_.run_dir) / "metrics.tsv").string();
+  rows_.clear();
+  {
+    std::ifstream in(metrics);
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const auto& row : parse_metrics(text.str()))
+      if (row.step <= state_.step) rows_.push_back(row);
+  }
+  std::string text = metrics_header() + "\n";
+  for (const auto& row : rows_) text += metrics_line(row) + "\n";
+  write_text_file(metrics, text);
+  last_valid_step_ = last_saved_step_ = state_.step;
+  last_lr_ = schedule_.lr(std::max<int64_t>(state_.step, 1));
+  log("resumed from " + path + ": step " + std::to_string(state_.step) + ", epoch " + std::to_string(state_.epoch) +
+      ", batch " + std::to_string(state_.batch_in_epoch) + " of the epoch");
+}
+
+TrainResult Trainer::train() {
+  start_wall_ = now_seconds();
+  if (options_.resume) {
+    resume();
+  } else if (!options_.run_dir.empty()) {
+    rows_.clear();
+    write_text_file((fs::path(options_.run_dir) / "metrics.tsv").string(), metrics_header() + "\n");
+  }
+  elapsed_base_ = state_.elapsed_seconds;
+  start_step_ = state_.step;
+  if (config_.precision != "fp32" && !autocast_)
+    log("note: precision " + config_.precision + " applies to CUDA only; training in fp32 on " +
+        options_.device.str());
+  if (loss_scaling_ && state_.loss_scale <= 0) state_.loss_scale = kInitialLossScale;
+  optimizer_->zero_grad();
+  log_loss_.zero_();
+  log_nll_.zero_();
+  log_tgt_tokens_ = log_src_tokens_ = log_updates_ = 0;
+  log_start_ = now_seconds();
+  plan_epoch_ = 0;
+  queue_.clear();
+
+  std::string reason;
+  int64_t epoch = state_.epoch;
+  while (reason.empty()) {
+    if (config_.max_epochs > 0 && state_.epoch > config_.max_epochs) {
+      reason = "max_epochs";
+      break;
+    }
+    if (plan_epoch_ != state_.epoch) {
+      plan_size_ = train_.begin_epoch(state_.epoch);
+      if (plan_size_ <= 0) throw std::invalid_argument("Trainer: the training set has no batches");
+      if (state_.batch_in_epoch > plan_size_)
+        throw std::runtime_error("cannot resume: the checkpoint is at batch " + std::to_string(state_.batch_in_epoch) +
+                                 " of epoch " + std::to_string(state_.epoch) + ", which has " +
+                                 std::to_string(plan_size_) + " batches (did the data or batching change?)");
+      plan_epoch_ = state_.epoch;
+      cursor_ = state_.batch_in_epoch;
+      queue_.clear();
+    }
+    prefetch(config_.update_freq);
+    std::vector<Batch> batches;
+    while (!queue_.empty() && static_cast<int64_t>(batches.size()) < config_.update_freq) {
+      batches.push_back(std::move(queue_.front().batch));
+      queue_.pop_front();
+    }
+    epoch = state_.epoch;
+    const bool stepped = run_update(batches, epoch);
+    state_.batch_in_epoch += static_cast<int64_t>(batches.size());
+    const bool epoch_done = state_.batch_in_epoch >= plan_size_;
+    if (epoch_done) {  // the state always names the next batch to read
+      state_.epoch += 1;
+      state_.batch_in_epoch = 0;
+    }
+    if (stepped) {
+      if (config_.log_every > 0 && state_.step % config_.log_every == 0) log_progress(epoch);
+      if (config_.valid_every > 0 && state_.step % config_.valid_every == 0) run_validation(true, epoch, reason);
+    }
+    if (!reason.empty()) break;
+    if (config_.max_steps > 0 && state_.step >= config_.max_steps)
+      reason = "max_steps";
+    else if (epoch_done && config_.max_epochs > 0 && state_.epoch > config_.max_epochs)
+      reason = "max_epochs";
+    else if (config_.max_minutes > 0 && elapsed() >= config_.max_minutes * 60)
+      reason = "max_minutes";
+    else if (options_.stop && options_.stop->load())
+      reason = "interrupted";
+  }
+  queue_.clear();
+  if (reason != "interrupted" && last_valid_step_ != state_.step) {
+    std::string ignored;
+    run_validation(false, epoch, ignored);
+  }
+  if (last_saved_step_ != state_.step) save(false);
+  write_reports();
+  log("stopped (" + reason + ") at step " + std::to_string(state_.step) + ", epoch " + std::to_string(epoch) + " after " +
+      format_duration(elapsed()) + (state_.has_best ? "; best " + metric_name() + " " +
+                                                          fmt("%.3f", state_.best_metric) + " at step " +
+                                                          std::to_string(state_.best_step)
+                                                    : ""));
+  TrainResult result;
+  result.steps = state_.step;
+  result.epoch = state_.epoch;
+  result.stop_reason = reason;
+  result.has_best = state_.has_best;
+  result.best_metric = state_.best_metric;
+  result.best_step = state_.best_step;
+  result.total_bad_steps = state_.total_bad_steps;
+  result.elapsed_seconds = elapsed();
+  result.last_valid = last_valid_;
+  result.last_checkpoint = options_.run_dir.empty() ? "" : last_checkpoint_path();
+  return result;
+}
+
+}  // namespace seqzoo

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <functional>
 #include <sstream>
+#include <thread>
+#include <unordered_set>
 #include <utility>
 
 // SEQZOO_HAVE_GLOO: CMake found the c10d headers; USE_C10D_GLOO: LibTorch was built with Gloo (an
@@ -292,9 +294,11 @@ void DistributedContext::broadcast_parameters(torch::nn::Module& module, int roo
   if (!active()) return;
 #ifdef SEQZOO_C10D
   std::vector<torch::Tensor> tensors;
-  for (const auto& p : module.parameters()) tensors.push_back(p);
+  std::unordered_set<const void*> seen;
+  for (const auto& p : module.parameters())
+    if (seen.insert(p.unsafeGetTensorImpl()).second) tensors.push_back(p);
   for (const auto& b : module.buffers())
-    if (b.defined()) tensors.push_back(b);
+    if (b.defined() && seen.insert(b.unsafeGetTensorImpl()).second) tensors.push_back(b);
   const auto buckets = make_buckets(tensors, bucket_bytes_);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> flats(buckets.size());
@@ -336,8 +340,9 @@ double reduce_gradients(DistributedContext& ctx, DistributedContext::Impl* impl,
 #else
   std::vector<torch::Tensor> params;
   std::vector<torch::Tensor> grads;
+  std::unordered_set<const void*> seen;  // tied parameters appear once per owner in parameters()
   for (const auto& p : module.parameters()) {
-    if (!p.requires_grad()) continue;
+    if (!p.requires_grad() || !seen.insert(p.unsafeGetTensorImpl()).second) continue;
     const auto& g = p.grad();
     if (g.defined() && g.is_sparse())
       throw std::invalid_argument("allreduce_gradients: sparse gradients are not supported");
@@ -460,6 +465,20 @@ torch::Tensor DistributedContext::broadcast(torch::Tensor tensor, int root) {
   if (!wire.is_same(tensor)) tensor.copy_(wire);
 #endif
   return tensor;
+}
+
+void DistributedContext::wait_for_all(const std::string& name, std::chrono::milliseconds timeout) {
+  if (!active()) return;
+#ifdef SEQZOO_C10D
+  const std::string key = "seqzoo/wait_for_all/" + name;
+  try {
+    if (impl_->store->add(key, 1) == env_.world_size) impl_->store->set(key + "/done", {1});
+    impl_->store->wait({key + "/done"}, timeout);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("rank " + std::to_string(env_.rank) + ": the other ranks did not reach '" + name +
+                             "' (timeout " + seconds_text(timeout) + "): " + reason_of(e));
+  }
+#endif
 }
 
 void DistributedContext::barrier() {

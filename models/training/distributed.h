@@ -85,7 +85,8 @@ class DistributedContext {
   int64_t bucket_bytes() const { return bucket_bytes_; }
 
   // Copies every parameter and buffer of `module` from rank `root` to all ranks (call once after
-  // building the model, before the first step, so all ranks start identical).
+  // building the model, before the first step, so all ranks start identical). A tensor shared by
+  // several submodules (tied embeddings) is sent once, here and in allreduce_gradients.
   void broadcast_parameters(torch::nn::Module& module, int root = 0);
 
   // Replaces each parameter's gradient with its mean over the ranks (sum / world_size): with equal
@@ -112,6 +113,11 @@ class DistributedContext {
 
   // Blocks until every rank has reached it (bounded by the timeout).
   void barrier();
+  // A barrier through the rendezvous store with its own timeout, for phases where the ranks do
+  // unequal work longer than the collective timeout (rank 0 trains the tokenizer while the others
+  // wait for it). `name` must be unique per use and the same on all ranks. Fails at once when rank
+  // 0 (the store) is gone, otherwise after `timeout`.
+  void wait_for_all(const std::string& name, std::chrono::milliseconds timeout);
 
   // Leaves the group (also done by the destructor). Other ranks' later collectives will fail.
   void shutdown();

@@ -207,11 +207,39 @@ int spawn_local_workers(int nproc, const std::vector<std::string>& args, const L
   }
 
   int result = 0;
-  bool stopping = false;
+  bool stopping = false, interrupted = false;
   std::chrono::steady_clock::time_point kill_at{};
   int live = nproc;
   while (live > 0) {
+    // A signal to the launcher first: workers that exit because of the same signal (Ctrl-C reaches
+    // the whole process group) are then not taken for failures.
+    if (g_forward_signal != 0 && !interrupted) {
+      const int sig = g_forward_signal;
+      interrupted = true;
+      if (!stopping) {
+        log << "launcher got signal " << sig << "; stopping the " << live << " running rank"
+            << (live == 1 ? "" : "s") << std::endl;
+        result = 128 + sig;
+        stopping = true;
+        kill_all(SIGTERM);
+        // Workers checkpoint before they exit: no SIGKILL unless a second signal comes.
+        kill_at = std::chrono::steady_clock::time_point::max();
+      }
+      g_forward_signal = 0;
+    } else if (g_forward_signal != 0) {
+      g_forward_signal = 0;
+      log << "launcher got a second signal; killing the ranks" << std::endl;
+      kill_all(SIGKILL);
+    }
     bool reaped = false;
+    // Failures seen in this pass: when a rank dies, its peers fail right after it ("lost contact"),
+    // possibly within one pass; the one killed by a signal is then the likelier cause.
+    struct Failure {
+      int rank;
+      int status;
+      bool waited;
+    };
+    std::vector<Failure> failures;
     for (int r = 0; r < nproc; ++r) {
       if (!running[r]) continue;
       int status = 0;
@@ -222,23 +250,24 @@ int spawn_local_workers(int nproc, const std::vector<std::string>& args, const L
       --live;
       reaped = true;
       const bool ok = got > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (!ok && result == 0 && !stopping) {
-        result = got > 0 ? exit_code_of(status) : 1;
-        if (result == 0) result = 1;
-        log << "rank " << r << " (pid " << pids[r] << ") "
-            << (got > 0 ? describe_status(status) : std::string("could not be waited for"));
-        if (live > 0) log << "; stopping the other " << live << " rank" << (live == 1 ? "" : "s");
-        log << std::endl;
-        stopping = true;
-        kill_all(SIGTERM);
-        kill_at = std::chrono::steady_clock::now() + options.grace;
-      }
+      if (!ok) failures.push_back({r, status, got > 0});
     }
-    if (g_forward_signal != 0 && !stopping) {
-      const int sig = g_forward_signal;
-      log << "launcher got signal " << sig << "; stopping the " << live << " running rank"
-          << (live == 1 ? "" : "s") << std::endl;
-      result = 128 + sig;
+    if (!failures.empty() && result == 0 && !stopping) {
+      Failure first = failures.front();
+      for (const auto& f : failures)
+        if (f.waited && WIFSIGNALED(f.status)) {
+          first = f;
+          break;
+        }
+      result = first.waited ? exit_code_of(first.status) : 1;
+      if (result == 0) result = 1;
+      log << "rank " << first.rank << " (pid " << pids[first.rank] << ") "
+          << (first.waited ? describe_status(first.status) : std::string("could not be waited for"));
+      for (const auto& f : failures)
+        if (f.rank != first.rank)
+          log << "; rank " << f.rank << " " << (f.waited ? describe_status(f.status) : "could not be waited for");
+      if (live > 0) log << "; stopping the other " << live << " rank" << (live == 1 ? "" : "s");
+      log << std::endl;
       stopping = true;
       kill_all(SIGTERM);
       kill_at = std::chrono::steady_clock::now() + options.grace;

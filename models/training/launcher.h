@@ -22,7 +22,9 @@ struct LaunchOptions {
 // variables are inherited, stdout/stderr shared. Returns 0 when all exit 0. When a worker exits
 // non-zero or is killed by a signal, the others get SIGTERM, then SIGKILL after options.grace;
 // a line naming the rank and its status goes to `log`, and the result is that worker's exit code
-// (128 + signal for a signal). SIGINT/SIGTERM sent to the launcher are forwarded to the workers.
+// (128 + signal for a signal). SIGINT/SIGTERM sent to the launcher are forwarded to the workers as
+// SIGTERM and the launcher waits for them (they may checkpoint first; a second signal kills them);
+// the result is then 128 + that signal.
 // Workers get SIGTERM if the launcher dies (PR_SET_PDEATHSIG). Throws std::invalid_argument for
 // nproc < 1, std::runtime_error if a process cannot be started.
 int spawn_local_workers(int nproc, const std::vector<std::string>& args, const LaunchOptions& options = {},

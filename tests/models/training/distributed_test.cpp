@@ -431,6 +431,13 @@ TEST_CASE("Gloo ranks all-reduce, broadcast and meet at barriers", "[distributed
     lin->weight.mutable_grad() = torch::full({1, 2}, static_cast<float>(rank + 1));
     dist.allreduce_gradients(*lin);  // the bias has no gradient anywhere: it gets zeros
     out << lin->weight.grad()[0][1].item<float>() << " " << lin->bias.grad().abs().sum().item<float>() << " ";
+    // A parameter registered twice (tied weights) is averaged once, correctly.
+    torch::nn::Module tied;
+    auto shared = tied.register_parameter("a", torch::zeros({3}));
+    tied.register_parameter("b", shared);
+    shared.mutable_grad() = torch::full({3}, static_cast<float>(rank + 1));
+    dist.allreduce_gradients(tied);
+    out << shared.grad()[2].item<float>() << " ";
     lin->weight.mutable_grad().fill_(static_cast<float>(rank + 1));
     std::vector<double> extras{1.0, static_cast<double>(rank)};
     const double total = dist.allreduce_gradients(*lin, rank + 1.0, &extras);
@@ -442,13 +449,14 @@ TEST_CASE("Gloo ranks all-reduce, broadcast and meet at barriers", "[distributed
     INFO("rank " << r << ": " << results[r].text);
     REQUIRE(results[r].exit_code == 0);
     const auto v = parse_numbers(results[r].text);
-    REQUIRE(v.size() == 14);
+    REQUIRE(v.size() == 15);
     CHECK(v[8] == Approx(2.0));          // (1 + 2 + 3) / 3
     CHECK(v[9] == 0);
-    CHECK(v[10] == 6);                   // sum of the weights
-    CHECK(v[11] == Approx(14.0 / 6.0));  // (1*1 + 2*2 + 3*3) / 6
-    CHECK(v[12] == 3);
-    CHECK(v[13] == 3);                   // 0 + 1 + 2
+    CHECK(v[10] == Approx(2.0));         // the tied parameter
+    CHECK(v[11] == 6);                   // sum of the weights
+    CHECK(v[12] == Approx(14.0 / 6.0));  // (1*1 + 2*2 + 3*3) / 6
+    CHECK(v[13] == 3);
+    CHECK(v[14] == 3);                   // 0 + 1 + 2
     CHECK(v[0] == 1);                   // gloo backend
     CHECK(v[1] == (r == 0 ? 1 : 0));    // is_main
     CHECK(v[2] == 6);                   // 1 + 2 + 3
@@ -675,6 +683,45 @@ TEST_CASE("a rank that dies or hangs makes the others fail within the timeout", 
   CHECK(seconds < 3.0 + 2.0);                     // bounded by the timeout (plus slack)
   if (mode != "hang") CHECK(seconds < 3.0);       // a closed connection is noticed at once
   CHECK(results[0].seconds < 15.0);               // and the process shuts down promptly
+}
+
+TEST_CASE("wait_for_all waits for a slow rank and times out without one", "[distributed]") {
+  const int port = find_free_port();
+  const auto results = run_ranks(2, std::chrono::seconds(20), [&](int rank) {
+    DistributedContext dist;
+    dist.init(make_env(rank, 2, port), torch::kCPU, std::chrono::seconds(10));
+    if (rank == 1) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto start = Clock::now();
+    dist.wait_for_all("slow", std::chrono::seconds(10));
+    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    std::ostringstream out;
+    out << waited << "\n";
+    if (rank == 0) {  // rank 1 never comes to this one
+      start = Clock::now();
+      try {
+        dist.wait_for_all("never", std::chrono::milliseconds(1000));
+        out << "no error";
+      } catch (const std::runtime_error& e) {
+        out << std::chrono::duration<double>(Clock::now() - start).count() << "\n" << e.what();
+      }
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // keep the peer alive meanwhile
+    }
+    return out.str();
+  });
+  REQUIRE(results[0].exit_code == 0);
+  REQUIRE(results[1].exit_code == 0);
+  std::istringstream in(results[0].text);
+  double waited = 0, timed_out_after = 0;
+  std::string message;
+  in >> waited >> timed_out_after;
+  std::getline(in, message);
+  std::getline(in, message);
+  INFO(results[0].text);
+  CHECK(waited > 0.3);  // rank 0 waited for rank 1's late arrival
+  CHECK(timed_out_after >= 0.9);
+  CHECK(timed_out_after < 4.0);
+  CHECK(message.rfind("rank 0: the other ranks did not reach 'never' (timeout 1 s)", 0) == 0);
 }
 
 TEST_CASE("a rendezvous without the other ranks fails within the timeout", "[distributed]") {

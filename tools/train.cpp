@@ -1,7 +1,11 @@
 // seqzoo-train: train a model from a YAML config into a run directory (see models/training/run.h).
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
+#include "models/training/distributed.h"
+#include "models/training/launcher.h"
 #include "models/training/run.h"
 #include "tools/common/cli.h"
 
@@ -14,6 +18,8 @@ extern "C" void on_signal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The workers of --nproc get the same arguments without --nproc (taken before parsing).
+  const std::vector<std::string> worker_args = seqzoo::strip_option(argc, argv, "--nproc");
   return seqzoo::run_main("seqzoo-train", [&] {
     cxxopts::Options options("seqzoo-train", "Train a translation model from a YAML config into a run directory.");
     options.add_options()
@@ -26,6 +32,10 @@ int main(int argc, char** argv) {
         ("prepare-only", "train the tokenizer, print corpus/batch statistics, do not train")
         ("average-checkpoints", "average the last K step checkpoints of --run into checkpoints/averaged.pt",
          cxxopts::value<int64_t>())
+        ("nproc", "data-parallel training with N processes on this machine (torchrun's RANK, WORLD_SIZE, ... "
+                  "are also honoured)", cxxopts::value<int>()->default_value("1"))
+        ("dist-timeout", "seconds a rank waits for the others in a collective before it fails",
+         cxxopts::value<double>()->default_value("300"))
         ("more-overrides", "", cxxopts::value<std::vector<std::string>>());
     options.parse_positional({"more-overrides"});  // --set a=1 b=2: the values after the first
     options.positional_help("");
@@ -63,14 +73,36 @@ int main(int argc, char** argv) {
       if (args.count("summary")) std::cout << seqzoo::model_summary(config);
       return 0;
     }
+    const int nproc = args["nproc"].as<int>();
+    if (nproc < 1) throw seqzoo::UsageError("--nproc must be >= 1");
+    const double dist_timeout = args["dist-timeout"].as<double>();
+    if (!(dist_timeout > 0)) throw seqzoo::UsageError("--dist-timeout must be > 0");
+    const bool prepare_only = args.count("prepare-only") > 0;
+    if (nproc > 1 && !prepare_only) {
+      if (std::getenv("RANK") != nullptr)
+        throw seqzoo::UsageError("--nproc starts its own ranks; under torchrun (RANK is set) leave it out");
+      return seqzoo::spawn_local_workers(nproc, worker_args);
+    }
+    // One rank of a data-parallel job when started by --nproc or torchrun (WORLD_SIZE > 1).
+    const seqzoo::DistributedEnv env = prepare_only ? seqzoo::DistributedEnv{} : seqzoo::DistributedEnv::from_env();
+    int64_t threads = config.threads;
+    if (env.distributed() && threads == 0)  // share the cores among this machine's ranks
+      threads = std::max<int64_t>(1, seqzoo::hardware_threads() / env.local_world_size);
     seqzoo::TrainRunOptions opts;
     opts.resume = args.count("resume") > 0;
-    opts.prepare_only = args.count("prepare-only") > 0;
-    opts.device = seqzoo::setup_runtime(config.device, config.threads);
+    opts.prepare_only = prepare_only;
+    opts.device = seqzoo::setup_runtime(config.device, threads);
+    if (opts.device.is_cuda() && env.distributed()) opts.device = torch::Device(torch::kCUDA, env.local_rank);
     opts.out = &std::cout;
     opts.stop = &g_stop;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    seqzoo::DistributedContext dist;
+    if (env.distributed()) {
+      dist.init(env, opts.device, std::chrono::milliseconds(static_cast<int64_t>(dist_timeout * 1000)));
+      opts.dist = &dist;
+      if (!dist.is_main()) opts.out = nullptr;  // rank 0 reports for all
+    }
     return seqzoo::train_main(config, opts);
   });
 }

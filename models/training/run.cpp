@@ -11,6 +11,8 @@
 #include "data/corpus.h"
 #include "models/core/registry.h"
 #include "models/training/checkpoint.h"
+#include "models/training/distributed.h"
+#include "models/training/distributed_source.h"
 #include "models/training/report.h"
 #include "models/training/sources.h"
 #include "models/training/trainer.h"
@@ -74,9 +76,13 @@ int train_main(const Config& config, const TrainRunOptions& options) {
     throw std::invalid_argument("run directory " + run.string() +
                                 " already holds a trained run (checkpoints/last.pt): continue it with --resume, "
                                 "or choose another --run");
-  fs::create_directories(run, ec);
-  if (ec) throw std::runtime_error("cannot create run directory " + run.string() + ": " + ec.message());
-  write_text_file((run / "config.yaml").string(), dump_config(config));
+  // Data parallel: rank 0 writes the run directory and trains the tokenizer; the others load it.
+  const bool main_rank = options.dist == nullptr || options.dist->is_main();
+  if (main_rank) {
+    fs::create_directories(run, ec);
+    if (ec) throw std::runtime_error("cannot create run directory " + run.string() + ": " + ec.message());
+    write_text_file((run / "config.yaml").string(), dump_config(config));
+  }
 
   // Data and tokenizer(s).
   RawCorpus train_raw = read_split(config.data, config.data.train);
@@ -87,7 +93,10 @@ int train_main(const Config& config, const TrainRunOptions& options) {
   if (train_raw.tgt.size() != train_raw.src.size())
     throw std::invalid_argument("training data " + train_raw.src_path + ": no target side");
   Tokenizers tok;
-  if (options.resume && has_tokenizers(run)) {
+  if (!main_rank) {
+    options.dist->wait_for_all("tokenizer", options.prepare_timeout);
+    tok = load_tokenizers(run.string());
+  } else if (options.resume && has_tokenizers(run)) {
     tok = load_tokenizers(run.string());
     say(options.out, "tokenizer: reusing the run's SentencePiece model(s) in " + run.string());
   } else {
@@ -102,6 +111,7 @@ int train_main(const Config& config, const TrainRunOptions& options) {
                          "vocabulary " + std::to_string(tok.src->vocab_size()) +
                          (tok.joint() ? "" : " / " + std::to_string(tok.tgt->vocab_size())));
   }
+  if (main_rank && options.dist) options.dist->wait_for_all("tokenizer", options.prepare_timeout);
   TokenizedCorpus train = tokenize_corpus(train_raw, tok, config.data, /*filter=*/true);
   say(options.out, "train: " + std::to_string(train.size()) + " pairs from " + train_raw.src_path + " (dropped " +
                        std::to_string(train.skipped_empty) + " empty, " + std::to_string(train.skipped_length) +
@@ -129,6 +139,15 @@ int train_main(const Config& config, const TrainRunOptions& options) {
   say(options.out, "device: " + options.device.str() + ", precision " + config.train.precision);
   CorpusBatchSource source(train, config.data.batch_tokens, config.data.max_sentences,
                            static_cast<uint64_t>(config.train.seed));
+  std::unique_ptr<ShardedBatchSource> shard;  // data parallel: this rank's share of each epoch
+  if (options.dist) {
+    const int rank = options.dist->rank(), world = options.dist->world_size();
+    shard = std::make_unique<ShardedBatchSource>(source, rank, world);
+    // Different dropout masks per rank (the weights come from rank 0 when training starts).
+    if (rank > 0) torch::manual_seed(static_cast<uint64_t>(config.train.seed) + static_cast<uint64_t>(rank));
+    say(options.out, "data parallel: " + std::to_string(world) + " ranks (" + options.dist->backend() +
+                         "), each training on 1/" + std::to_string(world) + " of every epoch's batches");
+  }
   ValidationSet valid_set;
   if (valid.size() > 0) valid_set = make_validation_set(valid, valid_raw, tok, config);
   TrainerOptions topt;
@@ -137,8 +156,10 @@ int train_main(const Config& config, const TrainRunOptions& options) {
   topt.resume = options.resume;
   topt.out = options.out;
   topt.stop = options.stop;
+  topt.dist = options.dist;
   topt.title = "seqzoo " + config.model.family + " (" + run.filename().string() + ")";
-  Trainer trainer(config.train, model, source, valid.size() > 0 ? &valid_set : nullptr, topt);
+  Trainer trainer(config.train, model, shard ? static_cast<BatchSource&>(*shard) : source,
+                  valid.size() > 0 ? &valid_set : nullptr, topt);
   TrainResult result = trainer.train();
   say(options.out, "checkpoints: " + (run / "checkpoints").string() + " (best.pt, last.pt); metrics: " +
                        (run / "metrics.tsv").string() + "; curves: " + (run / "curves.svg").string());

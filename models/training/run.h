@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <chrono>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -18,12 +19,18 @@
 
 namespace seqzoo {
 
+class DistributedContext;  // models/training/distributed.h
+
 struct TrainRunOptions {
   bool resume = false;                      // continue from <run_dir>/checkpoints/last.pt
   bool prepare_only = false;                // tokenizer + corpus/batch statistics, no training
   torch::Device device = torch::kCPU;
   std::ostream* out = nullptr;              // progress and summaries (nullptr = silent)
   const std::atomic<bool>* stop = nullptr;  // e.g. set by SIGINT: checkpoint and stop
+  // Data-parallel training (initialised): rank 0 prepares the run directory and the tokenizer,
+  // the others wait for it and load it; each rank trains on its share of every epoch's batches.
+  DistributedContext* dist = nullptr;
+  std::chrono::milliseconds prepare_timeout = std::chrono::hours(2);  // how long ranks wait for rank 0's tokenizer
 };
 
 // Trains config (run_dir = config.run_dir): writes config.yaml, trains (or, on resume, reuses)

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "models/training/distributed.h"
 #include "models/training/loss.h"
 #include "models/training/optim.h"
 
@@ -131,7 +132,7 @@ Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, 
   auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(options_.device);
   log_loss_ = torch::zeros({}, fopts);
   log_nll_ = torch::zeros({}, fopts);
-  if (!options_.run_dir.empty()) {
+  if (!options_.run_dir.empty() && writes_files()) {
     fs::create_directories(checkpoint_dir());
     const std::string log_path = (fs::path(options_.run_dir) / "train.log").string();
     log_file_.open(log_path, std::ios::app);
@@ -140,6 +141,8 @@ Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, 
 }
 
 Trainer::~Trainer() = default;
+
+bool Trainer::writes_files() const { return options_.dist == nullptr || options_.dist->is_main(); }
 
 std::string Trainer::checkpoint_dir() const { return (fs::path(options_.run_dir) / "checkpoints").string(); }
 std::string Trainer::last_checkpoint_path() const { return (fs::path(checkpoint_dir()) / "last.pt").string(); }
@@ -218,6 +221,24 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
   }
   // The next update's batches are prepared (and copied) while the device works on this one.
   prefetch(config_.update_freq);
+
+  if (options_.dist) {
+    // Data parallel: each rank's loss is a mean over its own target tokens, so the token-weighted
+    // mean of the ranks' gradients is the gradient of the mean over all ranks' tokens. The same
+    // collective sums the update's loss/token counts and the stop requests, so every rank takes
+    // the same decisions (skip-or-step, stop) from the same numbers.
+    const bool time_up = config_.max_minutes > 0 && elapsed() >= config_.max_minutes * 60;
+    const bool stop = options_.stop && options_.stop->load();
+    std::vector<double> sums{loss_acc.item<double>(), nll_acc.item<double>(), static_cast<double>(src_total),
+                             time_up ? 1.0 : 0.0, stop ? 1.0 : 0.0};
+    const double tokens = options_.dist->allreduce_gradients(*model_, static_cast<double>(tgt_total), &sums);
+    tgt_total = std::llround(tokens);
+    loss_acc.fill_(sums[0]);
+    nll_acc.fill_(sums[1]);
+    src_total = std::llround(sums[2]);
+    dist_time_up_ = sums[3] > 0;
+    dist_stop_ = sums[4] > 0;
+  }
 
   if (loss_scaling_) {
     torch::NoGradGuard no_grad;
@@ -316,6 +337,14 @@ ValidResult Trainer::validate() {
     r.nll = r.tokens ? nll.item<double>() / n : std::numeric_limits<double>::quiet_NaN();
     r.ppl = std::exp(r.nll);
     if (config_.valid_bleu && valid_->bleu) r.bleu = valid_->bleu(*model_, options_.device);
+    if (options_.dist) {  // every rank validates; rank 0's numbers decide, identically everywhere
+      auto t = torch::tensor({r.loss, r.nll, r.ppl, r.bleu}, torch::kFloat64);
+      options_.dist->broadcast(t, 0);
+      r.loss = t[0].item<double>();
+      r.nll = t[1].item<double>();
+      r.ppl = t[2].item<double>();
+      r.bleu = t[3].item<double>();
+    }
   } catch (...) {
     model_->train(was_training);
     throw;
@@ -424,7 +453,7 @@ void Trainer::log_progress(int64_t epoch) {
 
 void Trainer::append_row(const MetricsRow& row) {
   rows_.push_back(row);
-  if (options_.run_dir.empty()) return;
+  if (options_.run_dir.empty() || !writes_files()) return;
   const std::string path = (fs::path(options_.run_dir) / "metrics.tsv").string();
   std::ofstream out(path, std::ios::app);
   out << metrics_line(row) << '\n';
@@ -432,13 +461,13 @@ void Trainer::append_row(const MetricsRow& row) {
 }
 
 void Trainer::write_reports() {
-  if (options_.run_dir.empty()) return;
+  if (options_.run_dir.empty() || !writes_files()) return;
   write_text_file((fs::path(options_.run_dir) / "curves.svg").string(), render_curves_svg(rows_, options_.title));
 }
 
 void Trainer::save(bool improved) {
   last_saved_step_ = state_.step;
-  if (options_.run_dir.empty()) return;
+  if (options_.run_dir.empty() || !writes_files()) return;
   state_.elapsed_seconds = elapsed();
   state_.lr_scale = schedule_.scale();
   state_.lr_stalled = schedule_.stalled();
@@ -474,7 +503,7 @@ void Trainer::resume() {
   }
   std::string text = metrics_header() + "\n";
   for (const auto& row : rows_) text += metrics_line(row) + "\n";
-  write_text_file(metrics, text);
+  if (writes_files()) write_text_file(metrics, text);
   last_valid_step_ = last_saved_step_ = state_.step;
   last_lr_ = schedule_.lr(std::max<int64_t>(state_.step, 1));
   log("resumed from " + path + ": step " + std::to_string(state_.step) + ", epoch " + std::to_string(state_.epoch) +
@@ -485,10 +514,11 @@ TrainResult Trainer::train() {
   start_wall_ = now_seconds();
   if (options_.resume) {
     resume();
-  } else if (!options_.run_dir.empty()) {
+  } else if (!options_.run_dir.empty() && writes_files()) {
     rows_.clear();
     write_text_file((fs::path(options_.run_dir) / "metrics.tsv").string(), metrics_header() + "\n");
   }
+  if (options_.dist) options_.dist->broadcast_parameters(*model_);  // all ranks start from rank 0's weights
   elapsed_base_ = state_.elapsed_seconds;
   start_step_ = state_.step;
   if (config_.precision != "fp32" && !autocast_)
@@ -544,9 +574,9 @@ TrainResult Trainer::train() {
       reason = "max_steps";
     else if (epoch_done && config_.max_epochs > 0 && state_.epoch > config_.max_epochs)
       reason = "max_epochs";
-    else if (config_.max_minutes > 0 && elapsed() >= config_.max_minutes * 60)
+    else if (config_.max_minutes > 0 && (options_.dist ? dist_time_up_ : elapsed() >= config_.max_minutes * 60))
       reason = "max_minutes";
-    else if (options_.stop && options_.stop->load())
+    else if (options_.dist ? dist_stop_ : options_.stop && options_.stop->load())
       reason = "interrupted";
   }
   queue_.clear();

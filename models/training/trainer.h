@@ -25,6 +25,8 @@
 
 namespace seqzoo {
 
+class DistributedContext;  // models/training/distributed.h
+
 // Training batches as the trainer sees them: epoch e (1-based) is a fixed list of batches, a
 // function of (seed, e) only, so a resumed run can skip to any position.
 class BatchSource {
@@ -85,6 +87,11 @@ struct TrainerOptions {
   const std::atomic<bool>* stop = nullptr; // when set: checkpoint and stop after the current update
   std::function<void(const UpdateInfo&)> on_update;  // observer (tests, tools)
   std::string title = "seqzoo";            // curves.svg title
+  // Data-parallel training (models/training/distributed.h): every rank runs a Trainer with its own
+  // share of the batches (ShardedBatchSource); gradients are averaged weighted by target tokens,
+  // loss sums, stop requests and validation results agreed across ranks; only rank 0 writes the
+  // run directory and train.log. nullptr = one process.
+  DistributedContext* dist = nullptr;
 };
 
 struct TrainResult {
@@ -175,6 +182,10 @@ class Trainer {
   std::vector<MetricsRow> rows_;
   std::ofstream log_file_;
   bool warned_metric_ = false;
+
+  // Data parallel: whether this rank writes files, and the stop requests agreed in the last update.
+  bool writes_files() const;
+  bool dist_time_up_ = false, dist_stop_ = false;
 };
 
 }  // namespace seqzoo

@@ -39,20 +39,6 @@ std::vector<std::string> split_tabs(const std::string& line) {
   return out;
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // "Nice" axis ticks (1, 2, 5 x 10^k) covering [lo, hi].
 std::vector<double> nice_ticks(double& lo, double& hi, int max_ticks) {
   if (!(hi > lo)) {
@@ -154,6 +140,20 @@ void panel(std::ostringstream& svg, double x0, double y0, double w, double h, do
 }
 
 }  // namespace
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
 
 std::string metrics_header() {
   return "step\tepoch\tkind\tloss\tnll\tppl\tlr\tsrc_tok_s\ttgt_tok_s\tvalid_loss\tvalid_nll\tvalid_ppl\tvalid_bleu\telapsed";

@@ -8,6 +8,9 @@
 
 namespace seqzoo {
 
+// Escapes & < > " for XML/SVG text and attributes.
+std::string xml_escape(const std::string& s);
+
 // One row of metrics.tsv; NaN fields are written empty.
 struct MetricsRow {
   static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();

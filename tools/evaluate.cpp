@@ -11,6 +11,7 @@
 #include "tools/common/run_options.h"
 
 int main(int argc, char** argv) {
+  seqzoo::tune_cpu_runtime(argc, argv);
   using namespace seqzoo;
   return run_main("seqzoo-evaluate", [&] {
     cxxopts::Options options("seqzoo-evaluate", "Translate a test set and score it, or score --hyp FILE");

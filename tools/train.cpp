@@ -18,6 +18,7 @@ extern "C" void on_signal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  seqzoo::tune_cpu_runtime(argc, argv);
   // The workers of --nproc get the same arguments without --nproc (taken before parsing).
   const std::vector<std::string> worker_args = seqzoo::strip_option(argc, argv, "--nproc");
   return seqzoo::run_main("seqzoo-train", [&] {

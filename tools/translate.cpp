@@ -9,6 +9,7 @@
 #include "tools/common/translation.h"
 
 int main(int argc, char** argv) {
+  seqzoo::tune_cpu_runtime(argc, argv);
   using namespace seqzoo;
   return run_main("seqzoo-translate", [&] {
     cxxopts::Options options("seqzoo-translate", "Translate stdin to stdout with a trained run");

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One row of the README's quality table: train CONFIG on Multi30k for MINUTES (0 = the config's own
+# budget), then score the best checkpoint with beam 5 on test_2016_flickr and test_2017_flickr
+# (sacreBLEU-compatible BLEU, 13a, cased, detokenized; chrF2) and print a markdown row.
+#   bash tools/results.sh CONFIG [MINUTES] [--set key=value ...]
+# The run goes to runs/results/<config name>; an existing finished run there is scored again, not
+# retrained (delete it to retrain). Needs a build (bash tools/build.sh) and Multi30k ($SEQZOO_DATA or
+# ../shared/data/multi30k).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { echo "usage: bash tools/results.sh CONFIG [MINUTES] [--set key=value ...]" >&2; exit 2; }
+config=$1; shift
+minutes=0
+if [ $# -gt 0 ] && [[ $1 =~ ^[0-9.]+$ ]]; then minutes=$1; shift; fi
+export SEQZOO_DATA=${SEQZOO_DATA:-../shared/data/multi30k}
+data=$SEQZOO_DATA
+name=$(basename "$config" .yaml)
+run=runs/results/$name
+overrides=(--set run_dir="$run")
+[ "$minutes" != 0 ] && overrides+=(--set train.max_minutes="$minutes")
+if ! grep -q '^stopped' "$run/train.log" 2>/dev/null; then
+  rm -rf "$run"; mkdir -p runs/results
+  ./build/seqzoo-train --config "$config" "${overrides[@]}" "$@" >"$run.train.out" 2>&1 ||
+    { echo "results: training failed, see $run.train.out: $(tail -n 1 "$run.train.out")" >&2; exit 1; }
+  mv "$run.train.out" "$run/train.out"
+fi
+src=$(grep -m1 '^  src_lang:' "$run/config.yaml" | awk '{print $2}' | tr -d '"')
+tgt=$(grep -m1 '^  tgt_lang:' "$run/config.yaml" | awk '{print $2}' | tr -d '"')
+device=$(grep -m1 '^device:' "$run/config.yaml" | awk '{print $2}' | tr -d '"')
+params=$(./build/seqzoo-train --config "$run/config.yaml" --summary | grep -m1 -oE '[0-9]+ parameters' | awk '{printf "%.1fM", $1 / 1e6}')
+stop=$(grep '^stopped' "$run/train.log" | tail -n 1)
+steps=$(sed -E 's/.* at step ([0-9]+).*/\1/' <<<"$stop")
+took=$(sed -E 's/.* after ([0-9hms]+).*/\1/' <<<"$stop")
+scores=()
+for test in test_2016_flickr test_2017_flickr; do
+  out=$(./build/seqzoo-evaluate --run "$run" --src "$data/$test.$src" --ref "$data/$test.$tgt" --beam 5 \
+        --output "$run/eval/$test.hyp.$tgt" 2>&1) || { echo "results: evaluate failed: $(tail -n 1 <<<"$out")" >&2; exit 1; }
+  echo "$out" >"$run/eval/$test.score"
+  scores+=("$(grep -m1 -oE '^BLEU = [0-9.]+' <<<"$out" | awk '{print $3}')")
+  scores+=("$(grep -m1 -oE '^chrF2 = [0-9.]+' <<<"$out" | awk '{print $3}')")
+done
+if [ "$device" = cuda ] || { [ "$device" = auto ] && command -v nvidia-smi >/dev/null; }; then
+  hw=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)
+else
+  hw="$(nproc)-core $(lscpu | sed -n 's/^Model name: *//p' | head -n 1) CPU"
+fi
+cell=$config
+[ "$minutes" != 0 ] && cell+=" max_minutes=$minutes"
+[ $# -gt 0 ] && cell+=" $*"
+printf '| %s | %s→%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | `%s` |\n' "$name" "$src" "$tgt" "$params" \
+    "$steps" "$took" "${scores[0]}" "${scores[1]}" "${scores[2]}" "${scores[3]}" "$hw" "$(date +%F)" "$cell"

@@ -74,7 +74,7 @@ Config base_config(const std::string& family) {
 
 }  // namespace
 
-TEST_CASE("the transformer learns to reverse sequences", "[training][slow]") {
+TEST_CASE("the transformer learns to reverse sequences", "[training][reversal]") {
   Config c = base_config("transformer");
   c.model.transformer.d_model = 64;
   c.model.transformer.ffn_dim = 128;
@@ -90,7 +90,7 @@ TEST_CASE("the transformer learns to reverse sequences", "[training][slow]") {
   CHECK(acc >= 0.95);
 }
 
-TEST_CASE("RNN + attention learns to reverse sequences", "[training][slow]") {
+TEST_CASE("RNN + attention learns to reverse sequences", "[training][reversal]") {
   Config c = base_config("attention");
   c.model.embed_dim = 64;
   c.model.rnn.cell = "gru";
@@ -106,7 +106,7 @@ TEST_CASE("RNN + attention learns to reverse sequences", "[training][slow]") {
   CHECK(acc >= 0.95);
 }
 
-TEST_CASE("plain seq2seq learns to reverse sequences", "[training][slow]") {
+TEST_CASE("plain seq2seq learns to reverse sequences", "[training][reversal]") {
   Config c = base_config("seq2seq");
   c.model.embed_dim = 64;
   c.model.rnn.cell = "gru";

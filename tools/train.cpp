@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
         ("prepare-only", "train the tokenizer, print corpus/batch statistics, do not train")
         ("average-checkpoints", "average the last K step checkpoints of --run into checkpoints/averaged.pt",
          cxxopts::value<int64_t>())
+        ("tune-alpha", "choose search.alpha for --run DIR by validation BLEU and save it in its config.yaml "
+                       "(what search.tune_alpha does after training)")
         ("nproc", "data-parallel training with N processes on this machine (torchrun's RANK, WORLD_SIZE, ... "
                   "are also honoured)", cxxopts::value<int>()->default_value("1"))
         ("dist-timeout", "seconds a rank waits for the others in a collective before it fails",
@@ -49,6 +51,14 @@ int main(int argc, char** argv) {
       if (run.empty()) throw seqzoo::UsageError("--average-checkpoints needs --run DIR");
       const std::string out = seqzoo::average_run_checkpoints(run, args["average-checkpoints"].as<int64_t>());
       std::cout << "wrote " << out << "\n";
+      return 0;
+    }
+    if (args.count("tune-alpha")) {
+      if (run.empty()) throw seqzoo::UsageError("--tune-alpha needs --run DIR");
+      const torch::Device device =
+          seqzoo::setup_runtime(args.count("device") ? args["device"].as<std::string>() : "auto",
+                                args.count("threads") ? args["threads"].as<int64_t>() : 0);
+      seqzoo::tune_alpha(run, device, &std::cout);
       return 0;
     }
     std::vector<std::string> overrides;

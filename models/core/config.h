@@ -220,6 +220,7 @@ struct SearchConfig {
   int64_t nbest = 1;                    // hypotheses returned per sentence
   int64_t batch_tokens = 4000;          // source-token budget per decoding batch
   int64_t max_input_tokens = 256;       // longer inputs are translated in pieces
+  bool tune_alpha = false;              // after training, pick alpha by validation BLEU (see run.h)
 
   void visit(FieldVisitor& v) {
     v.field("beam_size", beam_size, "beam size (1 = greedy)");
@@ -230,6 +231,7 @@ struct SearchConfig {
     v.field("nbest", nbest, "hypotheses returned per sentence");
     v.field("batch_tokens", batch_tokens, "source-token budget per decoding batch");
     v.field("max_input_tokens", max_input_tokens, "inputs longer than this (subword tokens) are translated in pieces");
+    v.field("tune_alpha", tune_alpha, "after training, set alpha to the best of 0.6/1.0/1.5/2.0 by validation BLEU (beam_size)");
   }
 };
 

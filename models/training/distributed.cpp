@@ -217,6 +217,11 @@ void DistributedContext::init(const DistributedEnv& env, torch::Device device, s
     store_options.numWorkers = static_cast<std::size_t>(env.world_size);
     store_options.waitWorkers = true;
     store_options.timeout = timeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // 2.4+ defaults to the libuv server backend, which a LibTorch built without libuv (Debian's)
+    // rejects; the classic backend is in every build and fine below thousands of ranks.
+    store_options.useLibUV = false;
+#endif
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
 
 #ifdef SEQZOO_NCCL
@@ -472,7 +477,7 @@ void DistributedContext::wait_for_all(const std::string& name, std::chrono::mill
 #ifdef SEQZOO_C10D
   const std::string key = "seqzoo/wait_for_all/" + name;
   try {
-    if (impl_->store->add(key, 1) == env_.world_size) impl_->store->set(key + "/done", {1});
+    if (impl_->store->add(key, 1) == env_.world_size) impl_->store->set(key + "/done", std::vector<uint8_t>{1});
     impl_->store->wait({key + "/done"}, timeout);
   } catch (const std::exception& e) {
     throw std::runtime_error("rank " + std::to_string(env_.rank) + ": the other ranks did not reach '" + name +

@@ -1,6 +1,7 @@
 #include "models/training/run.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,16 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
   std::ofstream out(path, std::ios::trunc);
   for (const auto& l : lines) out << l << '\n';
   if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
+double seconds_since(const std::chrono::steady_clock::time_point& t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 std::string count_str(int64_t n) {
@@ -168,7 +179,45 @@ int train_main(const Config& config, const TrainRunOptions& options) {
                          run.string());
     return 130;
   }
+  if (main_rank && config.search.tune_alpha && valid.size() > 0) tune_alpha(run.string(), options.device, options.out);
   return 0;
+}
+
+double tune_alpha(const std::string& run_dir, const torch::Device& device, std::ostream* out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  LoadedModel lm = load_run(run_dir, "best", device);
+  Config config = lm.config;
+  const std::string config_path = (fs::path(run_dir) / "config.yaml").string();
+  if (config.data.valid.empty())
+    throw std::invalid_argument(config_path + ": data.valid is empty; tuning alpha needs a validation set");
+  RawCorpus raw = read_split(config.data, config.data.valid);
+  TokenizedCorpus valid = tokenize_corpus(raw, lm.tok, config.data, /*filter=*/false);
+  Config scoring = config;
+  scoring.train.valid_bleu = true;
+  ValidationSet set = make_validation_set(valid, raw, lm.tok, scoring);
+  if (!set.bleu_with) throw std::invalid_argument("validation set " + raw.src_path + " has no sentences");
+  SearchOptions options = SearchOptions::from(config.search);
+  double best_alpha = alpha_grid().front(), best_bleu = -1;
+  std::ostringstream scores;
+  for (double alpha : alpha_grid()) {
+    options.alpha = alpha;
+    const double bleu = set.bleu_with(*lm.model, device, options);
+    scores << (alpha == alpha_grid().front() ? "" : ", ") << fixed(alpha, 1) << " -> " << fixed(bleu, 2);
+    if (bleu > best_bleu) best_bleu = bleu, best_alpha = alpha;
+  }
+  config.search.alpha = best_alpha;
+  write_text_file(config_path, dump_config(config));
+  const int64_t n = std::min<int64_t>(static_cast<int64_t>(valid.size()),
+                                      config.train.valid_max_sentences > 0 ? config.train.valid_max_sentences
+                                                                           : static_cast<int64_t>(valid.size()));
+  const std::string line = "search.alpha: validation BLEU (best.pt, beam " + std::to_string(config.search.beam_size) +
+                           ", " + std::to_string(n) + " sentences) " + scores.str() + "; alpha " +
+                           fixed(best_alpha, 1) + " written to " + config_path + " (" +
+                           fixed(seconds_since(t0), 0) + "s)";
+  say(out, line);
+  std::ofstream log((fs::path(run_dir) / "train.log").string(), std::ios::app);
+  if (log) log << line << '\n';
+  return best_alpha;
 }
 
 LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, const torch::Device& device) {

@@ -53,4 +53,18 @@ struct LoadedModel {
 // ("best" | "last" | "averaged" | a path), moves it to device, eval mode. Errors name the file.
 LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, const torch::Device& device);
 
+// The length-penalty exponents search.tune_alpha chooses from (GNMT, Wu et al. 2016).
+inline const std::vector<double>& alpha_grid() {
+  static const std::vector<double> grid{0.6, 1.0, 1.5, 2.0};
+  return grid;
+}
+
+// Length-penalty tuning (search.tune_alpha, seqzoo-train --tune-alpha): decodes the validation
+// sentences (data.valid, the first train.valid_max_sentences) with the run's best.pt, beam
+// search.beam_size and each alpha of alpha_grid(); writes the alpha with the highest BLEU (ties:
+// the smaller) into <run_dir>/config.yaml, which evaluate and translate read, and logs the scores
+// to `out` and train.log. Short runs stop their sentences early (brevity penalty ~0.75-0.85 on
+// Multi30k after 12 CPU minutes); this is where a larger alpha pays. Returns the chosen alpha.
+double tune_alpha(const std::string& run_dir, const torch::Device& device, std::ostream* out);
+
 }  // namespace seqzoo

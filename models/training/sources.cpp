@@ -48,16 +48,21 @@ ValidationSet make_validation_set(const TokenizedCorpus& valid_all, const RawCor
   }
   SearchOptions options = SearchOptions::from(config.search);
   options.beam_size = std::max<int64_t>(1, config.train.valid_beam);
-  options.nbest = 1;
-  options.keep_attention = false;
   const int64_t batch_tokens = config.search.batch_tokens;
   std::shared_ptr<Tokenizer> tgt_tok = tok.tgt;
-  set.bleu = [src, refs, options, batch_tokens, tgt_tok](Seq2SeqModelImpl& model, const torch::Device& device) {
-    auto results = search_all(model, *src, options, batch_tokens, device);
+  set.bleu_with = [src, refs, batch_tokens, tgt_tok](Seq2SeqModelImpl& model, const torch::Device& device,
+                                                     const SearchOptions& with) {
+    SearchOptions o = with;
+    o.nbest = 1;
+    o.keep_attention = false;
+    auto results = search_all(model, *src, o, batch_tokens, device);
     std::vector<std::string> hyps;
     hyps.reserve(results.size());
     for (const auto& nbest : results) hyps.push_back(nbest.empty() ? "" : tgt_tok->decode(nbest.front().tokens));
     return corpus_bleu(hyps, {*refs}).score;
+  };
+  set.bleu = [bleu_with = set.bleu_with, options](Seq2SeqModelImpl& model, const torch::Device& device) {
+    return bleu_with(model, device, options);
   };
   return set;
 }

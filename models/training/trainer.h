@@ -19,6 +19,7 @@
 #include "data/batch.h"
 #include "models/core/config.h"
 #include "models/core/model.h"
+#include "models/search/search.h"
 #include "models/training/checkpoint.h"
 #include "models/training/report.h"
 #include "models/training/schedule.h"
@@ -56,7 +57,10 @@ class VectorBatchSource : public BatchSource {
 // that decodes the set (called with the model in eval mode under NoGradGuard).
 struct ValidationSet {
   std::vector<Batch> batches;  // host tensors
+  // Corpus BLEU of the validation sentences decoded with train.valid_beam (empty: no BLEU).
   std::function<double(Seq2SeqModelImpl& model, const torch::Device& device)> bleu;
+  // The same with any search options (e.g. another beam or length penalty).
+  std::function<double(Seq2SeqModelImpl& model, const torch::Device& device, const SearchOptions& options)> bleu_with;
 };
 
 struct ValidResult {

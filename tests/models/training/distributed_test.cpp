@@ -176,8 +176,10 @@ std::vector<RankResult> parity_run(Make make, Opt opt, const std::vector<int64_t
   const int64_t n = split.back();
   const auto x = torch::randint(4, kVocab, {n, 6}, torch::kLong);
   const auto y = torch::randint(4, kVocab, {n, 6}, torch::kLong);
-  train_steps(reference, opt, x, y, steps, nullptr);
-  const auto expected = snapshot(*reference);
+  const auto expected = in_child(std::chrono::seconds(60), [&] {  // no backward() before forking
+    train_steps(reference, opt, x, y, steps, nullptr);
+    return snapshot(*reference);
+  });
   moved = max_abs_diff(expected, initial);
   const int port = find_free_port();
   return run_ranks(world, std::chrono::seconds(20), [&](int rank) {
@@ -586,15 +588,15 @@ TEST_CASE("token-weighted averaging over 2 ranks equals full-batch training (rea
   const auto initial = snapshot(*reference);
   std::vector<Batch> data;
   for (int s = 0; s < steps; ++s) data.push_back(random_batch(n, vocab));
-  {
+  const auto expected = in_child(std::chrono::seconds(60), [&] {  // no backward() before forking
     torch::optim::Adam adam(reference->parameters(), torch::optim::AdamOptions(1e-2));
     for (const auto& b : data) {
       adam.zero_grad();
       token_loss(*reference, b).backward();
       adam.step();
     }
-  }
-  const auto expected = snapshot(*reference);
+    return snapshot(*reference);
+  });
   const double moved = max_abs_diff(expected, initial);
   const int port = find_free_port();
   const auto results = run_ranks(2, std::chrono::seconds(20), [&](int rank) {
@@ -785,16 +787,23 @@ TEST_CASE("benchmark: 1 process vs 2 ranks", "[.][distributed-benchmark]") {
     for (int s = 0; s < steps; ++s) one();
     return std::chrono::duration<double>(Clock::now() - start).count() / steps;
   };
-  const int saved_threads = torch::get_num_threads();
   std::map<std::string, double> ms;
-  for (int threads : {1, 2}) {
-    torch::set_num_threads(threads);
-    torch::manual_seed(5);
-    auto model = make();
-    ms["1 process, " + std::to_string(threads) + " thread(s), batch " + std::to_string(batch)] =
-        1000 * time_steps(model, x, y, nullptr);
-  }
-  torch::set_num_threads(saved_threads);
+  // The single process runs in a child too: no backward() in the parent before forking (in_child).
+  const auto single = run_ranks(1, std::chrono::seconds(300), [&](int) {
+    std::ostringstream out;
+    for (int threads : {1, 2}) {
+      torch::set_num_threads(threads);
+      torch::manual_seed(5);
+      auto model = make();
+      out << 1000 * time_steps(model, x, y, nullptr) << " ";
+    }
+    return out.str();
+  });
+  REQUIRE(single[0].exit_code == 0);
+  const auto single_ms = parse_numbers(single[0].text);
+  REQUIRE(single_ms.size() == 2);
+  for (int threads : {1, 2})
+    ms["1 process, " + std::to_string(threads) + " thread(s), batch " + std::to_string(batch)] = single_ms[threads - 1];
   const int port = find_free_port();
   const auto results = run_ranks(2, std::chrono::seconds(300), [&](int rank) {
     torch::manual_seed(5);

@@ -81,7 +81,7 @@ TEST_CASE("Trainer on 2 ranks equals one process accumulating their batches", "[
   MockModel reference(kDistVocab, 8);
   const auto initial = params_of(*reference);
   TempDir ref_dir("dist_ref");
-  {
+  const auto expected = in_child(std::chrono::seconds(60), [&] {  // no backward() before forking
     auto config = dist_config();
     config.update_freq = 2;
     VectorBatchSource source(batches, /*shuffle=*/true, 17);
@@ -89,8 +89,8 @@ TEST_CASE("Trainer on 2 ranks equals one process accumulating their batches", "[
     options.run_dir = ref_dir.str();
     Trainer trainer(config, reference.ptr(), source, &valid, options);
     trainer.train();
-  }
-  const auto expected = params_of(*reference);
+    return params_of(*reference);
+  });
   const auto ref_rows = parse_metrics(read_text(ref_dir / "metrics.tsv"));
   REQUIRE(ref_rows.size() == 6);  // 3 train + 3 valid rows
 

@@ -131,6 +131,28 @@ inline std::vector<RankResult> run_ranks(int world, std::chrono::milliseconds li
   return results;
 }
 
+// Runs `body` in one forked child and returns the tensors it produced (torch::save through the
+// pipe). For reference computations that need autograd in a test that forks ranks afterwards:
+// the first backward() starts the autograd engine's device threads when LibTorch has a non-CPU
+// device type (CUDA with a GPU; Debian's 2.x CPU build registers Vulkan), and from then on
+// backward() in a fork()ed child throws ("Unable to handle autograd's threading in combination
+// with fork-based multiprocessing"). So the parent process must not run backward() itself.
+inline std::vector<torch::Tensor> in_child(std::chrono::milliseconds limit,
+                                           const std::function<std::vector<torch::Tensor>()>& body) {
+  const auto results = run_ranks(1, limit, [&](int) {
+    std::ostringstream out;
+    torch::save(body(), out);
+    return out.str();
+  });
+  if (results[0].exit_code != 0)
+    throw std::runtime_error("in_child: exit code " + std::to_string(results[0].exit_code) + ": " +
+                             results[0].text);
+  std::istringstream in(results[0].text);
+  std::vector<torch::Tensor> tensors;
+  torch::load(tensors, in);
+  return tensors;
+}
+
 inline DistributedEnv make_env(int rank, int world, int port) {
   DistributedEnv env;
   env.rank = rank;

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -89,8 +90,26 @@ TEST_CASE("train_main trains a run directory; load_run loads it; resume continue
   // A second fresh run into the same directory is refused; --resume continues to a new limit.
   CHECK_THROWS_WITH(train_main(c, o), Catch::Contains("already holds a trained run"));
   c.train.max_steps = 18;
+  c.search.tune_alpha = true;  // after training: alpha chosen on the validation set
   o.resume = true;
+  out.str("");
   REQUIRE(train_main(c, o) == 0);
+  CHECK_THAT(out.str(), Catch::Contains("search.alpha: validation BLEU (best.pt, beam 1, 12 sentences) 0.6 -> ") &&
+                            Catch::Contains("written to " + run + "/config.yaml"));
+  const double tuned = load_config((fs::path(run) / "config.yaml").string()).search.alpha;
+  CHECK(std::find(alpha_grid().begin(), alpha_grid().end(), tuned) != alpha_grid().end());
+  {
+    std::ifstream log(fs::path(run) / "train.log");
+    std::stringstream text;
+    text << log.rdbuf();
+    CHECK_THAT(text.str(), Catch::Contains("search.alpha: validation BLEU"));
+  }
+  // The same on its own (seqzoo-train --tune-alpha): it needs the run's validation data.
+  out.str("");
+  CHECK(tune_alpha(run, torch::kCPU, &out) == tuned);
+  CHECK_THAT(out.str(), Catch::Contains("2.0 -> "));
+  fs::remove(dir / "val.src");
+  CHECK_THROWS_WITH(tune_alpha(run, torch::kCPU, &out), Catch::Contains("val.src"));
   CheckpointInfo info;
   read_checkpoint_model(resolve_checkpoint(run, "last"), &info);
   CHECK(info.step == 18);

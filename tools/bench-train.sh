@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 steps=${1:-60}; shift || true
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(configs/transformer-small.yaml configs/seq2seq-lstm-small.yaml
-  configs/seq2seq-gru-small.yaml configs/attention-bahdanau-small.yaml configs/attention-luong-general-small.yaml)
+  configs/seq2seq-gru-small.yaml configs/attention-bahdanau-small.yaml configs/attention-luong-general-small.yaml
+  configs/attention-luong-dot-small.yaml)
 out=$(mktemp -d)
 printf '| config | params | steps | tgt tok/s | src+tgt tok/s | peak RSS (MiB) | threads |\n|---|---|---|---|---|---|---|\n'
 for cfg in "${configs[@]}"; do

@@ -10,6 +10,7 @@
 
 #include "models/core/registry.h"
 #include "tests/models/rnn/rnn_test_util.h"
+#include "tests/models/transformer/transformer_test_util.h"
 
 using namespace seqzoo;
 using namespace seqzoo::rnn_test;
@@ -43,19 +44,9 @@ std::vector<Case> cases() {
   v = Variant();
   v.family = "attention", v.attention = "dot", v.cell = "lstm", v.tie = true, v.hidden = 8, v.layers = 1;
   out.push_back({v.name(), v.config()});
-  for (bool pre_norm : {true, false}) {
-    ModelConfig c;
-    c.family = "transformer";
-    c.dropout = 0.1;
-    c.tie_embeddings = true;
-    c.transformer.d_model = 16;
-    c.transformer.ffn_dim = 32;
-    c.transformer.heads = 2;
-    c.transformer.encoder_layers = 2;
-    c.transformer.decoder_layers = 2;
-    c.transformer.pre_norm = pre_norm;
-    out.push_back({std::string("transformer ") + (pre_norm ? "pre-norm" : "post-norm"), c});
-  }
+  for (bool pre_norm : {true, false})
+    out.push_back({std::string("transformer ") + (pre_norm ? "pre-norm" : "post-norm"),
+                   tiny_transformer_config(pre_norm, /*tie=*/true)});
   return out;
 }
 

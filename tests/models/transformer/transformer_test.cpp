@@ -9,28 +9,12 @@
 #include "data/batch.h"
 #include "models/core/registry.h"
 #include "models/transformer/transformer.h"
+#include "tests/models/transformer/transformer_test_util.h"
 
 using namespace seqzoo;
 using torch::indexing::Slice;
 
 namespace {
-
-ModelConfig tiny_config(bool pre_norm, bool tie, const std::string& activation = "relu") {
-  ModelConfig c;
-  c.family = "transformer";
-  c.dropout = 0.1;
-  c.tie_embeddings = tie;
-  c.transformer.d_model = 16;
-  c.transformer.ffn_dim = 32;
-  c.transformer.heads = 2;
-  c.transformer.encoder_layers = 2;
-  c.transformer.decoder_layers = 2;
-  c.transformer.pre_norm = pre_norm;
-  c.transformer.attention_dropout = 0.1;
-  c.transformer.activation_dropout = 0.1;
-  c.transformer.activation = activation;
-  return c;
-}
 
 std::shared_ptr<TransformerModelImpl> make(const ModelConfig& c, int64_t src_vocab, int64_t tgt_vocab) {
   auto m = std::dynamic_pointer_cast<TransformerModelImpl>(make_transformer(c, src_vocab, tgt_vocab));
@@ -90,7 +74,7 @@ TEST_CASE("transformer: step over a sequence reproduces forward", "[models][tran
   const int64_t tgt_vocab = 20;
   CAPTURE(pre_norm, tie, src_vocab);
   torch::manual_seed(1);
-  auto model = make(tiny_config(pre_norm, tie), src_vocab, tgt_vocab);
+  auto model = make(tiny_transformer_config(pre_norm, tie), src_vocab, tgt_vocab);
   model->eval();
   torch::NoGradGuard no_grad;
   CHECK(model->family() == "transformer");
@@ -122,7 +106,7 @@ TEST_CASE("transformer: outputs do not depend on padding", "[models][transformer
   CAPTURE(pre_norm);
   torch::manual_seed(2);
   const int64_t v = 20;
-  auto model = make(tiny_config(pre_norm, true), v, v);
+  auto model = make(tiny_transformer_config(pre_norm, true), v, v);
   model->eval();
   torch::NoGradGuard no_grad;
   auto batch = make_batch({2, 9, 5, 4}, {3, 5, 8, 1}, v, v);
@@ -152,7 +136,7 @@ TEST_CASE("transformer: attention entry is a distribution over real source token
           "[models][transformer]") {
   torch::manual_seed(3);
   const int64_t v = 20;
-  auto model = make(tiny_config(true, true), v, v);
+  auto model = make(tiny_transformer_config(true, true), v, v);
   model->eval();
   torch::NoGradGuard no_grad;
   auto batch = make_batch({6, 2, 4}, {3, 3, 3}, v, v);
@@ -176,7 +160,7 @@ TEST_CASE("transformer: reordering or expanding the state equals stepping the re
   CAPTURE(pre_norm);
   torch::manual_seed(4);
   const int64_t v = 20;
-  auto model = make(tiny_config(pre_norm, false), v, v);
+  auto model = make(tiny_transformer_config(pre_norm, false), v, v);
   model->eval();
   torch::NoGradGuard no_grad;
   auto batch = make_batch({4, 6, 3}, {4, 4, 4}, v, v);
@@ -214,7 +198,7 @@ TEST_CASE("transformer: reordering or expanding the state equals stepping the re
 TEST_CASE("transformer: beam-style expansion right after encode", "[models][transformer]") {
   torch::manual_seed(7);
   const int64_t v = 20, k = 4;
-  auto model = make(tiny_config(true, true), v, v);
+  auto model = make(tiny_transformer_config(true, true), v, v);
   model->eval();
   torch::NoGradGuard no_grad;
   auto batch = make_batch({3, 5}, {3, 3}, v, v);
@@ -236,7 +220,7 @@ TEST_CASE("transformer: every parameter gets a gradient", "[models][transformer]
   const std::string act = GENERATE(std::string("relu"), std::string("gelu"));
   CAPTURE(pre_norm, tie, act);
   torch::manual_seed(5);
-  auto model = make(tiny_config(pre_norm, tie, act), 20, 20);
+  auto model = make(tiny_transformer_config(pre_norm, tie, act), 20, 20);
   model->train();
   auto batch = make_batch({5, 3, 7}, {6, 2, 4}, 20, 20);
   auto logits = model->forward(batch);
@@ -258,9 +242,9 @@ TEST_CASE("transformer: every parameter gets a gradient", "[models][transformer]
 }
 
 TEST_CASE("transformer: tying shares tensors", "[models][transformer]") {
-  auto joint_tied = make(tiny_config(true, true), 20, 20);
-  auto split_tied = make(tiny_config(true, true), 23, 20);
-  auto untied = make(tiny_config(true, false), 20, 20);
+  auto joint_tied = make(tiny_transformer_config(true, true), 20, 20);
+  auto split_tied = make(tiny_transformer_config(true, true), 23, 20);
+  auto untied = make(tiny_transformer_config(true, false), 20, 20);
   CHECK(joint_tied->src_embed.ptr() == joint_tied->tgt_embed.ptr());
   CHECK(joint_tied->output_projection.is_empty());
   CHECK(split_tied->src_embed.ptr() != split_tied->tgt_embed.ptr());
@@ -278,21 +262,21 @@ TEST_CASE("transformer: tying shares tensors", "[models][transformer]") {
 }
 
 TEST_CASE("transformer: registry and config errors", "[models][transformer]") {
-  auto c = tiny_config(true, true);
+  auto c = tiny_transformer_config(true, true);
   auto m = build_model(c, 20, 20);
   CHECK(m->family() == "transformer");
   c.transformer.heads = 3;
   CHECK_THROWS_AS(build_model(c, 20, 20), std::invalid_argument);
-  c = tiny_config(true, true, "swish");
+  c = tiny_transformer_config(true, true, "swish");
   CHECK_THROWS_AS(build_model(c, 20, 20), std::invalid_argument);
-  c = tiny_config(true, true);
+  c = tiny_transformer_config(true, true);
   c.transformer.decoder_layers = 0;
   CHECK_THROWS_AS(build_model(c, 20, 20), std::invalid_argument);
 }
 
 TEST_CASE("transformer: overfits one small batch", "[models][transformer]") {
   torch::manual_seed(6);
-  auto c = tiny_config(true, true);
+  auto c = tiny_transformer_config(true, true);
   c.dropout = 0.0;
   c.transformer.attention_dropout = 0.0;
   c.transformer.activation_dropout = 0.0;

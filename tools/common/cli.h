@@ -23,8 +23,10 @@ struct UsageError : std::invalid_argument {
 // workers otherwise steal the core the main thread needs between parallel regions (measured on 2
 // cores: transformer-small training 1,431 -> 2,275 target tok/s; beam-5 decoding 43.7 -> 54.1
 // sentences/s). Also raises glibc's mmap/trim thresholds so activation buffers are reused instead
-// of mapped and unmapped every step. Set either variable yourself to keep your own value;
-// SEQZOO_NO_REEXEC=1 skips the re-exec only.
+// of mapped and unmapped every step. When OpenBLAS chose pre-AVX2 kernels on a CPU with AVX2+FMA
+// (hypervisors that hide the CPU model), sets OPENBLAS_CORETYPE (SkylakeX or Haswell) too: a
+// 1024^2 GEMM on such a 2-core Xeon ran at 50 GFLOP/s instead of 210. Set any of these variables
+// yourself to keep your own value; SEQZOO_NO_REEXEC=1 skips the re-exec only.
 void tune_cpu_runtime(int argc, char** argv);
 
 // Runs body; prints "<program>: error: <message>" (one line) and returns 2 for usage errors

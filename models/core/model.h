@@ -19,12 +19,15 @@ class Seq2SeqModelImpl : public torch::nn::Module {
   virtual torch::Tensor forward(const Batch& batch) = 0;
 
   // Runs the encoder. src [N,S] int64 (kPadId-padded), src_len [N] int64.
-  // The returned state holds batch-first tensors only (dim 0 = N) and state.step = 0.
+  // The returned state holds batch-first tensors only (dim 0 = N), state.step = 0 and
+  // state.beam() = 1. Entries that only depend on the source may be source entries
+  // (DecoderState::set_source), which search never expands.
   virtual DecoderState encode(const torch::Tensor& src, const torch::Tensor& src_len) = 0;
 
-  // One decoding step: prev_tokens [N] int64 (kBosId at the first step) -> log-probs [N,V].
-  // Updates `state` in place (and increments state.step). After each step, families with
-  // attention store the step's attention over the source in state "attention" [N,S].
+  // One decoding step: prev_tokens [R] int64 (kBosId at the first step; R = N * state.beam()
+  // hypothesis rows, sentence-major) -> log-probs [R,V], a new tensor the caller may modify in
+  // place. Updates `state` in place (and increments state.step). After each step, families with
+  // attention store the step's attention over the source in state "attention" [R,S].
   virtual torch::Tensor step(const torch::Tensor& prev_tokens, DecoderState& state) = 0;
 
   // Registry name of the family ("seq2seq", "attention", "transformer").

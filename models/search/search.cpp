@@ -9,9 +9,10 @@
 //      finalises eos candidates ranked within the top K (fairseq), picks the K best non-eos
 //      candidates as the next beam, and decides which sentences are done.
 //   4. one host->device copy of the selection; the device gathers the new running scores (they
-//      never leave the device except as that copy) and reorders the state with a single
-//      index_select, which also drops finished sentences from the batch (so a finished sentence
-//      neither steals slots from nor costs compute for the others).
+//      never leave the device except as that copy) and reorders the state (DecoderState::reorder:
+//      one index_select per hypothesis entry; source entries, one row per sentence, only when
+//      sentences left), which also drops finished sentences from the batch (so a finished
+//      sentence neither steals slots from nor costs compute for the others).
 // All decisions are per sentence, from that sentence's own rows: a sentence's translation does not
 // depend on the batch it is decoded in (the bug class of OpenNMT-py #2208 and fairseq #3078).
 #include "models/search/search.h"
@@ -116,11 +117,11 @@ std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const
 
   for (int64_t t = 0; !active.empty(); ++t) {
     const int64_t na = static_cast<int64_t>(active.size());
-    torch::Tensor logp = model.step(prev_tokens, state).to(torch::kFloat32);  // [na*K, V]
-    const int64_t vocab = logp.size(1);
+    // Candidate scores [na*K,V]: log-probs + running score, in place (step returns a new tensor).
+    torch::Tensor total = model.step(prev_tokens, state).to(torch::kFloat32);
+    const int64_t vocab = total.size(1);
     if (vocab <= kEosId) throw std::invalid_argument("search: vocabulary too small");
-    // Candidate scores [na*K,V]: running score + log-prob (a fresh tensor, masked in place).
-    torch::Tensor total = logp + scores.reshape({na * beam, 1});
+    total.add_(scores.reshape({na * beam, 1}));
     // Never generate pad or bos.
     total.index_fill_(1, special, -std::numeric_limits<float>::infinity());
     // Sentences at their length limit may only end (eos keeps its log-prob).
@@ -253,7 +254,8 @@ std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const
     torch::Tensor origin = kept_index.div(vocab, /*rounding_mode=*/"floor");  // beam in block
     prev_tokens = kept_index.remainder(vocab).masked_fill(dead, kEosId).reshape({nk * beam});
     torch::Tensor rows = (keep_t.unsqueeze(1) * beam + origin).reshape({nk * beam});
-    state.index_select(rows);
+    // Source entries (one row per sentence) only move when sentences left the batch.
+    state.reorder(rows, nk == na ? torch::Tensor() : keep_t);
   }
   return results;
 }

@@ -1,6 +1,7 @@
 #include "models/transformer/layers.h"
 
 #include <stdexcept>
+#include <string>
 
 #include "models/layers/dropout.h"
 
@@ -153,7 +154,16 @@ torch::Tensor TransformerDecoderLayerImpl::step(const torch::Tensor& x, torch::T
     return self_attn->attend(std::get<0>(qkv), self_k, self_v);  // all cached positions visible
   });
   h = residual(h, cross_attn_norm, pre, p, train, [&](const torch::Tensor& y) {
-    return cross_attn->attend(cross_attn->project_q(y), cross_k, cross_v, src_bias, false, weights);
+    // [R,1,D] -> [N,k,D]: a sentence's k hypotheses are k queries against its own keys/values.
+    const int64_t rows = y.size(0), n = cross_k.size(0), d = y.size(2);
+    if (n == 0 || rows % n != 0)
+      throw std::invalid_argument("transformer step: " + std::to_string(rows) +
+                                  " hypothesis rows for " + std::to_string(n) + " sentences");
+    const int64_t k = rows / n;
+    auto out = cross_attn->attend(cross_attn->project_q(y.reshape({n, k, d})), cross_k, cross_v,
+                                  src_bias, false, weights);  // [N,k,D]
+    if (weights != nullptr) *weights = weights->reshape({rows, 1, -1});  // [R,1,S]
+    return out.reshape({rows, 1, d});
   });
   return residual(h, ffn_norm, pre, p, train, [&](const torch::Tensor& y) { return ffn->forward(y); });
 }

@@ -67,9 +67,12 @@ class TransformerDecoderLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cross_k,
                         const torch::Tensor& cross_v, const torch::Tensor& src_bias);
 
-  // One incremental step: x [N,1,D] at the newest position. self_k, self_v [N,H,t,dh] hold the
-  // previous positions' keys/values and are replaced by [N,H,t+1,dh]. When `weights` is given it
-  // receives the head-averaged cross-attention weights [N,1,S]. Returns [N,1,D].
+  // One incremental step: x [R,1,D] at the newest position, R = N*k hypothesis rows
+  // (sentence-major) of N sentences. self_k, self_v [R,H,t,dh] hold the previous positions'
+  // keys/values and are replaced by [R,H,t+1,dh]. cross_k, cross_v [N,H,S,dh] and src_bias
+  // [N,1,1,S] are per sentence: the k hypotheses of a sentence attend as k queries of one
+  // attention call. When `weights` is given it receives the head-averaged cross-attention
+  // weights [R,1,S]. Returns [R,1,D].
   torch::Tensor step(const torch::Tensor& x, torch::Tensor& self_k, torch::Tensor& self_v,
                      const torch::Tensor& cross_k, const torch::Tensor& cross_v,
                      const torch::Tensor& src_bias, torch::Tensor* weights = nullptr);

@@ -123,14 +123,13 @@ DecoderState TransformerModelImpl::encode(const torch::Tensor& src, const torch:
   auto bias = key_padding_bias(valid, src_embed->weight.scalar_type());
   auto memory = encode_memory(src, bias);  // [N,S,D]
   DecoderState state;
-  state.set("memory", memory);
-  state.set("src_mask", valid);
+  state.set_source("src_mask", valid);
   const int64_t n = src.size(0);
   for (size_t i = 0; i < dec_.size(); ++i) {
     auto& attn = dec_[i]->cross_attn;
     auto kv = attn->project_kv(memory);  // [N,H,S,dh], contiguous so each step reads them directly
-    state.set(layer_key("cross_k_", i), kv.first.contiguous());
-    state.set(layer_key("cross_v_", i), kv.second.contiguous());
+    state.set_source(layer_key("cross_k_", i), kv.first.contiguous());
+    state.set_source(layer_key("cross_v_", i), kv.second.contiguous());
     auto empty = torch::empty({n, attn->heads(), 0, attn->head_dim()}, memory.options());
     state.set(layer_key("self_k_", i), empty);
     state.set(layer_key("self_v_", i), empty);
@@ -140,11 +139,10 @@ DecoderState TransformerModelImpl::encode(const torch::Tensor& src, const torch:
 }
 
 torch::Tensor TransformerModelImpl::step(const torch::Tensor& prev_tokens, DecoderState& state) {
-  // prev_tokens [N] -> x [N,1,D] at position state.step
+  // prev_tokens [R] (R = N * state.beam() hypothesis rows) -> x [R,1,D] at position state.step
   auto x = embed(tgt_embed, prev_tokens.view({-1, 1}), state.step);
-  const auto& memory = state.at("memory");
-  auto bias = key_padding_bias(state.at("src_mask"), memory.scalar_type());  // [N,1,1,S]
-  torch::Tensor weights;  // [N,1,S]
+  auto bias = key_padding_bias(state.at("src_mask"), x.scalar_type());  // [N,1,1,S] per sentence
+  torch::Tensor weights;  // [R,1,S]
   for (size_t i = 0; i < dec_.size(); ++i) {
     const auto kk = layer_key("self_k_", i), vk = layer_key("self_v_", i);
     torch::Tensor k = state.get(kk), v = state.get(vk);
@@ -154,9 +152,9 @@ torch::Tensor TransformerModelImpl::step(const torch::Tensor& prev_tokens, Decod
     state.set(vk, std::move(v));
   }
   if (decoder_norm) x = decoder_norm->forward(x);
-  state.set("attention", weights.squeeze(1));  // [N,S]
+  state.set("attention", weights.squeeze(1));  // [R,S]
   state.step += 1;
-  return torch::log_softmax(project_output(x.squeeze(1)), -1);  // [N,V]
+  return torch::log_softmax(project_output(x.squeeze(1)), -1);  // [R,V]
 }
 
 ModelPtr make_transformer(const ModelConfig& config, int64_t src_vocab, int64_t tgt_vocab) {

@@ -5,14 +5,15 @@
 // tied to the target embedding (Press & Wolf 2017), and to the source embedding as well when the
 // vocabulary is joint (three-way tying, as in the paper, §3.4).
 //
-// Incremental decoding (DecoderState entries, all batch-first):
-//   memory        [N,S,D]       encoder output
-//   src_mask      [N,S] bool    true = real source token
-//   cross_k_i     [N,H,S,dh]    decoder layer i's cross-attention keys, computed once in encode()
-//   cross_v_i     [N,H,S,dh]    ... and values
-//   self_k_i      [N,H,t,dh]    decoder layer i's self-attention key cache (t = state.step)
-//   self_v_i      [N,H,t,dh]    ... value cache
-//   attention     [N,S]         after each step: the last decoder layer's cross-attention weights,
+// Incremental decoding (DecoderState entries, all batch-first; N sentences, R = N * state.beam()
+// hypothesis rows):
+//   src_mask      [N,S] bool    source entry: true = real source token
+//   cross_k_i     [N,H,S,dh]    source entry: decoder layer i's cross-attention keys, computed
+//                               once in encode() and shared by a sentence's hypotheses
+//   cross_v_i     [N,H,S,dh]    source entry: ... and values
+//   self_k_i      [R,H,t,dh]    decoder layer i's self-attention key cache (t = state.step)
+//   self_v_i      [R,H,t,dh]    ... value cache
+//   attention     [R,S]         after each step: the last decoder layer's cross-attention weights,
 //                               averaged over heads (sums to 1, 0 on padding)
 #include <torch/torch.h>
 

@@ -88,9 +88,13 @@ TEST_CASE("transformer: step over a sequence reproduces forward", "[models][tran
 
   auto state = model->encode(batch.src, batch.src_len);
   CHECK(state.step == 0);
-  CHECK(state.at("memory").sizes() == torch::IntArrayRef({3, 7, 16}));
   CHECK(state.at("src_mask").scalar_type() == torch::kBool);
   CHECK(state.at("cross_k_1").sizes() == torch::IntArrayRef({3, 2, 7, 8}));
+  // The encoder side is shared by a sentence's hypotheses: source entries, never expanded.
+  CHECK(state.is_source("src_mask"));
+  CHECK(state.is_source("cross_k_1"));
+  CHECK(state.is_source("cross_v_0"));
+  CHECK_FALSE(state.is_source("self_k_0"));
   for (int64_t t = 0; t < batch.tgt_in.size(1); ++t) {
     auto lp = model->step(batch.tgt_in.select(1, t), state);  // [B,V]
     REQUIRE(lp.sizes() == torch::IntArrayRef({3, tgt_vocab}));
@@ -212,6 +216,52 @@ TEST_CASE("transformer: beam-style expansion right after encode", "[models][tran
     auto lpk = model->step(tok.repeat_interleave(k), beams);
     CHECK(max_diff(lpk, lp.repeat_interleave(k, 0)) < 1e-5);
   }
+}
+
+TEST_CASE("transformer: beam reorder (within sentences, then dropping one) equals decoding each "
+          "hypothesis alone", "[models][transformer]") {
+  torch::manual_seed(8);
+  const int64_t v = 20, k = 2;
+  auto model = make(tiny_transformer_config(true, false), v, v);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto batch = make_batch({4, 6, 3}, {3, 3, 3}, v, v);
+  auto state = model->encode(batch.src, batch.src_len);
+  state.repeat_interleave(k);
+  // Every hypothesis row: its sentence and its own token history (bos first).
+  auto sentence = torch::arange(3, torch::kInt64).repeat_interleave(k);  // [6]
+  auto history = torch::full({6, 1}, kBosId, torch::kInt64);
+  // Reference: each row's source encoded alone and its whole history stepped from scratch.
+  auto reference = [&](torch::Tensor* attention) {
+    auto ref = model->encode(batch.src.index_select(0, sentence),
+                             batch.src_len.index_select(0, sentence));
+    torch::Tensor lp;
+    for (int64_t t = 0; t < history.size(1); ++t) lp = model->step(history.select(1, t), ref);
+    *attention = ref.at("attention");
+    return lp;
+  };
+  auto check_step = [&] {
+    auto lp = model->step(history.select(1, -1), state);
+    torch::Tensor ref_att;
+    auto ref_lp = reference(&ref_att);
+    CHECK(max_diff(lp, ref_lp) < 1e-5);
+    CHECK(max_diff(state.at("attention"), ref_att) < 1e-5);
+    history = torch::cat({history, torch::randint(4, v, {history.size(0), 1}, torch::kInt64)}, 1);
+  };
+  check_step();
+  // Within sentences: rows swap and duplicate, every sentence stays.
+  auto rows = torch::tensor({1, 1, 3, 2, 4, 5}, torch::kInt64);
+  state.reorder(rows, torch::Tensor());
+  history = history.index_select(0, rows);
+  check_step();
+  // Sentence 1 leaves the batch.
+  rows = torch::tensor({1, 0, 5, 5}, torch::kInt64);
+  state.reorder(rows, torch::tensor({0, 2}, torch::kInt64));
+  history = history.index_select(0, rows);
+  sentence = sentence.index_select(0, rows);
+  CHECK(state.at("cross_k_0").size(0) == 2);
+  check_step();
+  check_step();
 }
 
 TEST_CASE("transformer: every parameter gets a gradient", "[models][transformer]") {

@@ -1,6 +1,7 @@
 #include "models/rnn/attention_rnn.h"
 
 #include <stdexcept>
+#include <string>
 
 namespace seqzoo {
 
@@ -66,9 +67,10 @@ DecoderState AttentionRnnImpl::encode(const torch::Tensor& src, const torch::Ten
   auto enc = encoder(src, src_len);
   DecoderState state;
   put_states(state, enc.final);
-  state.set("memory", enc.memory);
-  if (scorer->projects_keys()) state.set("memory_proj", scorer->project_keys(enc.memory));
-  state.set("src_mask", enc.src_mask);
+  // The encoder side is shared by a sentence's hypotheses: source entries, never beam-expanded.
+  state.set_source("memory", enc.memory);
+  if (scorer->projects_keys()) state.set_source("memory_proj", scorer->project_keys(enc.memory));
+  state.set_source("src_mask", enc.src_mask);
   if (input_feeding_)
     state.set("input_feed", torch::zeros({src.size(0), config_.rnn.hidden_dim}, enc.memory.options()));
   state.step = 0;
@@ -80,12 +82,18 @@ torch::Tensor AttentionRnnImpl::step(const torch::Tensor& prev_tokens, DecoderSt
   if (input_feeding_) x = torch::cat({x, state.at("input_feed")}, -1);
   auto result = decoder_rnn->forward(x.unsqueeze(1), get_states(state));
   put_states(state, std::get<1>(result));
-  const auto& memory = state.at("memory");
+  const auto& memory = state.at("memory");  // [N,S,H_enc], one row per sentence
   auto keys = scorer->projects_keys() ? state.at("memory_proj") : memory;
-  auto att = attend(std::get<0>(result), memory, keys, state.at("src_mask"));
-  auto feat = dropout(std::get<0>(att)).squeeze(1);  // [N,H]
+  // [R,1,H] -> [N,k,H]: a sentence's k hypotheses are k queries over its own memory.
+  const auto& top = std::get<0>(result);
+  const int64_t rows = top.size(0), n = memory.size(0);
+  if (n == 0 || rows % n != 0)
+    throw std::invalid_argument("attention step: " + std::to_string(rows) +
+                                " hypothesis rows for " + std::to_string(n) + " sentences");
+  auto att = attend(top.reshape({n, rows / n, top.size(2)}), memory, keys, state.at("src_mask"));
+  auto feat = dropout(std::get<0>(att)).reshape({rows, -1});  // [R,H]
   if (input_feeding_) state.set("input_feed", feat);
-  state.set("attention", std::get<1>(att).squeeze(1));  // [N,S]
+  state.set("attention", std::get<1>(att).reshape({rows, -1}));  // [R,S]
   ++state.step;
   return torch::log_softmax(output(feat), -1);
 }

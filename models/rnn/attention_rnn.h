@@ -12,9 +12,10 @@
 // (eq. 6) do; then the same computation serves all scorers, and without input feeding forward()
 // runs the decoder RNN over the whole target at once and attends for all steps in one batch.
 // The decoder starts from the encoder's final states (bridged when bidirectional).
-// DecoderState: "h", "c" [N,layers,H]; "memory" [N,S,H_enc]; "memory_proj" [N,S,K] (scorer keys,
-// when the scorer projects them); "src_mask" [N,S] bool; "input_feed" [N,H] (input feeding);
-// "attention" [N,S] (the last step's weights; set by every step()).
+// DecoderState (N sentences, R = N * state.beam() hypothesis rows): "h", "c" [R,layers,H];
+// source entries "memory" [N,S,H_enc], "memory_proj" [N,S,K] (scorer keys, when the scorer
+// projects them) and "src_mask" [N,S] bool, shared by a sentence's hypotheses; "input_feed" [R,H]
+// (input feeding); "attention" [R,S] (the last step's weights; set by every step()).
 #include <torch/torch.h>
 
 #include "models/core/config.h"

@@ -222,37 +222,43 @@ TEST_CASE("rnn: initialisation (uniform range, orthogonal recurrences, zero pad 
   CHECK(checked == 4 * (2 * 2 + 2));  // LSTM gates x (2 layers x 2 directions + 2 decoder layers)
 }
 
-TEST_CASE("rnn: repeat_interleave and index_select on a state equal encoding the reordered batch",
+TEST_CASE("rnn: a beam-expanded, reordered state equals encoding each hypothesis alone",
           "[models][rnn]") {
   torch::manual_seed(6);
   auto batch = make_batch(random_sentences({3, 6, 1}), random_sentences({4, 4, 4}));
-  auto idx = torch::tensor({4, 0, 5, 2, 2, 1, 3}, torch::kInt64);  // rows of the 6 expanded ones
-  auto src2 = batch.src.repeat_interleave(2, 0).index_select(0, idx);
-  auto len2 = batch.src_len.repeat_interleave(2, 0).index_select(0, idx);
-  auto tgt2 = batch.tgt_in.repeat_interleave(2, 0).index_select(0, idx);
+  const int64_t steps = 4;
   for (const auto& v : all_variants()) {
     INFO(v.name());
     auto model = build(v);
     torch::NoGradGuard no_grad;
     auto state = model->encode(batch.src, batch.src_len);
-    state.repeat_interleave(2);
-    state.index_select(idx);
-    auto ref = model->encode(src2, len2);
-    REQUIRE(state.batch_size() == 7);
-    for (int64_t t = 0; t < tgt2.size(1); ++t) {
-      auto a = model->step(tgt2.select(1, t), state);
-      auto b = model->step(tgt2.select(1, t), ref);
+    state.repeat_interleave(2);  // 6 hypothesis rows, sentence-major
+    auto sentence = torch::arange(3, torch::kInt64).repeat_interleave(2);
+    // Reference: every row its own sentence (beam 1), encoded from that row's source.
+    auto ref = model->encode(batch.src.index_select(0, sentence), batch.src_len.index_select(0, sentence));
+    // Each row follows its own random history, so rows of one sentence differ.
+    auto tokens = torch::randint(4, kVocab, {6, steps}, torch::kInt64);
+    tokens.select(1, 0).fill_(kBosId);
+    REQUIRE(state.batch_size() == 6);
+    for (int64_t t = 0; t < steps; ++t) {
+      auto a = model->step(tokens.select(1, t), state);
+      auto b = model->step(tokens.select(1, t), ref);
       CHECK(max_abs_diff(a, b) < 1e-5);
       if (v.family == "attention")
         CHECK(max_abs_diff(state.at("attention"), ref.at("attention")) < 1e-6);
-      // Reordering mid-sentence: swap two rows of both states (greedy/beam reorder).
-      auto swap = torch::tensor({1, 0, 2, 3, 4, 6, 5}, torch::kInt64);
-      if (t == 1) {
-        state.index_select(swap);
-        ref.index_select(swap);
-        tgt2 = tgt2.index_select(0, swap);
+      torch::Tensor rows, kept;
+      if (t == 0) rows = torch::tensor({1, 0, 2, 2, 5, 4}, torch::kInt64);  // within sentences
+      if (t == 1) {  // sentence 1 leaves
+        rows = torch::tensor({0, 1, 5, 5}, torch::kInt64);
+        kept = torch::tensor({0, 2}, torch::kInt64);
+      }
+      if (rows.defined()) {
+        state.reorder(rows, kept);
+        ref.index_select(rows);
+        tokens = tokens.index_select(0, rows);
       }
     }
+    CHECK(state.batch_size() == 4);
   }
 }
 

@@ -10,7 +10,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "models/core/registry.h"
 #include "models/search/search.h"
+#include "tests/models/transformer/transformer_test_util.h"
 
 using namespace seqzoo;
 
@@ -373,6 +375,38 @@ TEST_CASE("a sentence's translation does not depend on its batch", "[search]") {
     std::vector<int64_t> longer(25, 7);
     auto pair = run(model, {sents[0], longer}, o);
     require_same(run(model, {sents[0]}, o)[0], pair[0]);
+  }
+}
+
+TEST_CASE("real models (encoder side kept once per sentence) decode the same alone and batched",
+          "[search]") {
+  // The Transformer and the attention RNN keep their encoder side as DecoderState source entries
+  // (one row per sentence, not per hypothesis): the search's reorders and sentence removals must
+  // keep them aligned with the hypotheses.
+  ModelConfig attention;
+  attention.family = "attention";
+  attention.embed_dim = 8;
+  attention.init_range = 0.3;
+  attention.rnn.cell = "gru";
+  attention.rnn.hidden_dim = 12;
+  attention.rnn.layers = 1;
+  attention.rnn.bidirectional = true;
+  attention.attention.type = "bahdanau";
+  attention.attention.attention_dim = 10;
+  for (const ModelConfig& config : {tiny_transformer_config(true, false), attention}) {
+    INFO(config.family);
+    torch::manual_seed(11);
+    auto model = build_model(config, HashModelImpl::V, HashModelImpl::V);
+    model->eval();
+    auto sents = random_sentences(10, 9, 21);
+    SearchOptions o;
+    o.beam_size = 4;
+    o.nbest = 2;
+    o.max_len_a = 1.2;
+    o.max_len_b = 2;
+    o.keep_attention = true;
+    auto together = run(*model, sents, o);
+    for (size_t i = 0; i < sents.size(); ++i) require_same(run(*model, {sents[i]}, o)[0], together[i]);
   }
 }
 

@@ -3,8 +3,8 @@
 # budget), then score the best checkpoint with beam 5 on test_2016_flickr and test_2017_flickr
 # (sacreBLEU-compatible BLEU, 13a, cased, detokenized; chrF2) and print a markdown row.
 #   bash tools/results.sh CONFIG [MINUTES] [--set key=value ...]
-# The run goes to runs/results/<config name>; an existing finished run there is scored again, not
-# retrained (delete it to retrain). Needs a build (bash tools/build.sh) and Multi30k ($SEQZOO_DATA or
+# The run goes to runs/results/<config name> (with MINUTES or --set overrides: <config name>--<them>);
+# an existing finished run there is scored again, not retrained (delete it to retrain). Needs a build (bash tools/build.sh) and Multi30k ($SEQZOO_DATA or
 # ../shared/data/multi30k).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,11 @@ export SEQZOO_DATA=${SEQZOO_DATA:-../shared/data/multi30k}
 data=$SEQZOO_DATA
 name=$(basename "$config" .yaml)
 run=runs/results/$name
+if [ "$minutes" != 0 ] || [ $# -gt 0 ]; then  # a variant of the config: its own run directory
+  suffix=$( { [ "$minutes" != 0 ] && echo "max_minutes=$minutes"; for a in "$@"; do [ "$a" != --set ] && echo "$a"; done; } |
+            paste -sd- - | tr -c 'A-Za-z0-9=.,_\n-' '_')
+  run=runs/results/$name--$suffix
+fi
 overrides=(--set run_dir="$run")
 [ "$minutes" != 0 ] && overrides+=(--set train.max_minutes="$minutes")
 if ! grep -q '^stopped' "$run/train.log" 2>/dev/null; then

@@ -177,7 +177,7 @@ struct TrainConfig {
   int64_t patience = 0;                 // stop after N validations without improvement (0 = off)
   int64_t keep_last = 3;                // keep the last K step checkpoints
   int64_t max_bad_steps = 10;           // stop after this many consecutive NaN/inf losses
-  std::string precision = "fp32";       // fp32 | bf16 | fp16 (CUDA mixed precision)
+  std::string precision = "fp32";       // fp32 | bf16 (CUDA, or a CPU with AVX512-BF16/AMX) | fp16 (CUDA)
 
   void visit(FieldVisitor& v) {
     v.field("seed", seed, "seeds parameters, dropout and batch order");
@@ -207,7 +207,7 @@ struct TrainConfig {
     v.field("patience", patience, "early stopping: validations without improvement (0 = off)");
     v.field("keep_last", keep_last, "keep the last K step checkpoints");
     v.field("max_bad_steps", max_bad_steps, "stop after this many consecutive NaN/inf losses");
-    v.field("precision", precision, "CUDA mixed precision", {"fp32", "bf16", "fp16"});
+    v.field("precision", precision, "mixed precision (bf16: CUDA or an AVX512-BF16/AMX CPU; fp16: CUDA)", {"fp32", "bf16", "fp16"});
   }
 };
 

@@ -1,8 +1,5 @@
 #include "models/training/trainer.h"
 
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -15,6 +12,7 @@
 #include "models/training/distributed.h"
 #include "models/training/loss.h"
 #include "models/training/optim.h"
+#include "models/training/precision.h"
 
 namespace seqzoo {
 namespace fs = std::filesystem;
@@ -24,44 +22,6 @@ namespace {
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-
-// CUDA autocast for the forward pass and the loss (bf16/fp16 mixed precision), restored on exit.
-class AutocastScope {
- public:
-  AutocastScope(bool enabled, torch::ScalarType dtype) : enabled_(enabled) {
-    if (!enabled_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
-#else
-    prev_enabled_ = at::autocast::is_enabled();
-    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_enabled(true);
-    at::autocast::set_autocast_gpu_dtype(dtype);
-#endif
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
-#else
-    at::autocast::set_enabled(prev_enabled_);
-    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
-#endif
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool enabled_;
-  bool prev_enabled_ = false;
-  torch::ScalarType prev_dtype_ = torch::kHalf;
-};
 
 std::string fmt(const char* format, double v) {
   char buf[64];
@@ -120,14 +80,10 @@ Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, 
   params_ = unique_parameters(*model_);
   optimizer_ = make_optimizer(config_, params_);
 
-  if (c.precision != "fp32") {
-    if (c.precision != "bf16" && c.precision != "fp16")
-      throw std::invalid_argument("train.precision: unknown precision '" + c.precision + "' (known: fp32, bf16, fp16)");
-    if (options_.device.is_cuda()) {
-      autocast_ = true;
-      autocast_dtype_ = c.precision == "bf16" ? torch::kBFloat16 : torch::kHalf;
-      loss_scaling_ = c.precision == "fp16";
-    }
+  if (auto dtype = autocast_dtype(c.precision, options_.device)) {
+    autocast_ = true;
+    autocast_dtype_ = *dtype;
+    loss_scaling_ = *dtype == torch::kHalf;
   }
   auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(options_.device);
   log_loss_ = torch::zeros({}, fopts);
@@ -210,7 +166,7 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
   for (const auto& b : batches) {
     LossSums sums;
     {
-      AutocastScope autocast(autocast_, autocast_dtype_);
+      AutocastScope autocast(autocast_, options_.device.type(), autocast_dtype_);
       torch::Tensor logits = model_->forward(b);  // [B,T,V]
       sums = label_smoothed_loss(logits, b.tgt_out, config_.label_smoothing);
     }
@@ -326,7 +282,7 @@ ValidResult Trainer::validate() {
     torch::Tensor loss = torch::zeros({}, fopts), nll = torch::zeros({}, fopts);
     for (const auto& hb : valid_->batches) {
       Batch b = to_device(hb);
-      AutocastScope autocast(autocast_, autocast_dtype_);
+      AutocastScope autocast(autocast_, options_.device.type(), autocast_dtype_);
       LossSums sums = label_smoothed_loss(model_->forward(b), b.tgt_out, config_.label_smoothing);
       loss.add_(sums.loss);
       nll.add_(sums.nll);
@@ -522,8 +478,13 @@ TrainResult Trainer::train() {
   elapsed_base_ = state_.elapsed_seconds;
   start_step_ = state_.step;
   if (config_.precision != "fp32" && !autocast_)
-    log("note: precision " + config_.precision + " applies to CUDA only; training in fp32 on " +
-        options_.device.str());
+    log("note: precision " + config_.precision +
+        (config_.precision == "bf16" ? " on the CPU needs native bf16 (AVX512-BF16 or AMX), which this CPU lacks"
+                                     : " applies to CUDA only") +
+        "; training in fp32 on " + options_.device.str());
+  else if (autocast_)
+    log("mixed precision: " + config_.precision + " autocast on " + options_.device.str() +
+        (options_.device.is_cpu() ? " (oneDNN bf16 matmuls; weights, optimizer and loss in fp32)" : ""));
   if (loss_scaling_ && state_.loss_scale <= 0) state_.loss_scale = kInitialLossScale;
   optimizer_->zero_grad();
   log_loss_.zero_();

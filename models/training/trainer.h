@@ -166,7 +166,7 @@ class Trainer {
   std::deque<Pending> queue_;
 
   // Precision.
-  bool autocast_ = false;
+  bool autocast_ = false;            // forward + loss under autocast (CUDA bf16/fp16, CPU bf16)
   torch::ScalarType autocast_dtype_ = torch::kFloat;
   bool loss_scaling_ = false;
 

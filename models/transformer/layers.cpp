@@ -78,8 +78,11 @@ torch::Tensor residual(const torch::Tensor& x, torch::nn::LayerNorm& norm, bool 
                        double dropout, bool training, F&& f) {
   auto drop = [&](const torch::Tensor& y) { return fast_dropout(y, dropout, training); };
   // The residual sum goes in place into the sublayer's fresh output (no autograd node needs it).
-  if (pre_norm) return drop(f(norm->forward(x))).add_(x);
-  return norm->forward(drop(f(x)).add_(x));
+  // Under autocast that output is bf16/fp16 while x is fp32: the sum is then taken out of place,
+  // so the residual stream (and every LayerNorm input) stays in fp32.
+  auto add = [&](torch::Tensor y) { return y.scalar_type() == x.scalar_type() ? y.add_(x) : x + y; };
+  if (pre_norm) return add(drop(f(norm->forward(x))));
+  return norm->forward(add(drop(f(x))));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "models/core/config.h"
 #include "models/core/registry.h"
 #include "models/search/search.h"
+#include "models/training/precision.h"
 #include "models/training/sources.h"
 #include "models/training/trainer.h"
 
@@ -87,6 +88,27 @@ TEST_CASE("the transformer learns to reverse sequences", "[training][reversal]")
   double seconds = 0;
   const double acc = train_and_score(c, &seconds);
   WARN("transformer: exact match " << acc << " after " << c.train.max_steps << " steps in " << seconds << " s");
+  CHECK(acc >= 0.95);
+}
+
+TEST_CASE("the transformer learns to reverse sequences in CPU bf16 mixed precision", "[training][reversal]") {
+  if (!cpu_has_native_bf16()) {
+    WARN("this CPU has no native bf16 (AVX512-BF16/AMX): training would run in fp32; skipped");
+    return;
+  }
+  Config c = base_config("transformer");
+  c.model.transformer.d_model = 64;
+  c.model.transformer.ffn_dim = 128;
+  c.model.transformer.heads = 4;
+  c.model.transformer.encoder_layers = 2;
+  c.model.transformer.decoder_layers = 2;
+  c.train.lr = 3e-3;
+  c.train.warmup_steps = 100;
+  c.train.max_steps = 900;
+  c.train.precision = "bf16";
+  double seconds = 0;
+  const double acc = train_and_score(c, &seconds);  // decoding runs in fp32
+  WARN("transformer, bf16: exact match " << acc << " after " << c.train.max_steps << " steps in " << seconds << " s");
   CHECK(acc >= 0.95);
 }
 

@@ -34,7 +34,7 @@ tgt=$(grep -m1 '^  tgt_lang:' "$run/config.yaml" | awk '{print $2}' | tr -d '"')
 device=$(grep -m1 '^device:' "$run/config.yaml" | awk '{print $2}' | tr -d '"')
 params=$(./build/seqzoo-train --config "$run/config.yaml" --summary | grep -m1 -oE '[0-9]+ parameters' | awk '{printf "%.1fM", $1 / 1e6}')
 stop=$(grep '^stopped' "$run/train.log" | tail -n 1)
-steps=$(sed -E 's/.* at step ([0-9]+).*/\1/' <<<"$stop")
+steps=$(sed -E 's/^stopped \([a-z_]+\) at step ([0-9]+).*/\1/' <<<"$stop")
 took=$(sed -E 's/.* after ([0-9hms]+).*/\1/' <<<"$stop")
 scores=()
 for test in test_2016_flickr test_2017_flickr; do

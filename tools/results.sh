@@ -47,10 +47,19 @@ done
 if [ "$device" = cuda ] || { [ "$device" = auto ] && command -v nvidia-smi >/dev/null; }; then
   hw=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)
 else
-  hw="$(nproc)-core $(lscpu | sed -n 's/^Model name: *//p' | head -n 1) CPU"
+  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+  isa=()
+  [[ $flags == *" avx512f "* ]] && isa+=("AVX-512")
+  [[ $flags == *" avx512_bf16 "* ]] && isa+=("AVX512-BF16")
+  [[ $flags == *" amx_bf16 "* ]] && isa+=("AMX")
+  hw="$(nproc)-core $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+  [ ${#isa[@]} -gt 0 ] && hw+=" ($(IFS=,; echo "${isa[*]}" | sed 's/,/, /g'))"
+  hw+=" CPU"
 fi
-cell=$config
-[ "$minutes" != 0 ] && cell+=" max_minutes=$minutes"
+# What ran: bf16/fp16 when the log says mixed precision was on, else fp32.
+precision=$(grep -m1 -oE '^mixed precision: [a-z0-9]+' "$run/train.log" | awk '{print $3}' || true)
+cell="bash tools/results.sh $config"
+[ "$minutes" != 0 ] && cell+=" $minutes"
 [ $# -gt 0 ] && cell+=" $*"
-printf '| %s | %s→%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | `%s` |\n' "$name" "$src" "$tgt" "$params" \
-    "$steps" "$took" "${scores[0]}" "${scores[1]}" "${scores[2]}" "${scores[3]}" "$hw" "$(date +%F)" "$cell"
+printf '| %s | %s→%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | `%s` |\n' "$name" "$src" "$tgt" "$params" \
+    "${precision:-fp32}" "$steps" "$took" "${scores[0]}" "${scores[1]}" "${scores[2]}" "${scores[3]}" "$hw" "$(date +%F)" "$cell"

@@ -79,6 +79,7 @@ struct RnnConfig {
   bool bidirectional = false;           // bidirectional encoder; final states bridged to the decoder size
   bool reverse_source = false;          // feed the source reversed (Sutskever et al. 2014)
   bool context_every_step = false;      // seq2seq: feed the encoder context at every decoder step (Cho et al. 2014)
+  double forget_bias = 1.0;             // LSTM forget-gate bias at initialisation (Gers et al. 2000; Jozefowicz et al. 2015)
 
   void visit(FieldVisitor& v) {
     v.field("cell", cell, "recurrent cell", {"lstm", "gru"});
@@ -87,6 +88,7 @@ struct RnnConfig {
     v.field("bidirectional", bidirectional, "bidirectional encoder; final states bridged to the decoder size");
     v.field("reverse_source", reverse_source, "feed the source reversed (Sutskever et al. 2014)");
     v.field("context_every_step", context_every_step, "seq2seq: feed the encoder context at every decoder step (Cho et al. 2014)");
+    v.field("forget_bias", forget_bias, "LSTM forget-gate bias at initialisation (Gers et al. 2000; Jozefowicz et al. 2015)");
   }
 };
 

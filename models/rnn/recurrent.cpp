@@ -1,6 +1,7 @@
 #include "models/rnn/recurrent.h"
 
 #include <stdexcept>
+#include <vector>
 
 namespace seqzoo {
 
@@ -66,7 +67,7 @@ std::tuple<torch::Tensor, RnnStates> RecurrentImpl::forward_padded(const torch::
   return {out, states};
 }
 
-void init_rnn_parameters(torch::nn::Module& module, double init_range) {
+void init_rnn_parameters(torch::nn::Module& module, double init_range, double forget_bias) {
   if (init_range < 0) throw std::invalid_argument("model.init_range must be >= 0");
   torch::NoGradGuard no_grad;
   for (auto& kv : module.named_parameters(/*recurse=*/true)) {
@@ -81,6 +82,21 @@ void init_rnn_parameters(torch::nn::Module& module, double init_range) {
       for (int64_t g = 0; g + h <= p.size(0); g += h) torch::nn::init::orthogonal_(p.narrow(0, g, h));
     } else {
       torch::nn::init::xavier_uniform_(p);
+    }
+  }
+  // LSTM biases are [4H] in the gate order input, forget, cell, output (torch::nn::LSTM).
+  // modules(include_self=false): `module` may still be under construction (not in a shared_ptr).
+  std::vector<torch::nn::Module*> all{&module};
+  for (auto& child : module.modules(/*include_self=*/false)) all.push_back(child.get());
+  for (auto* m : all) {
+    auto* recurrent = m->as<RecurrentImpl>();
+    if (recurrent == nullptr || !recurrent->lstm) continue;
+    for (auto& kv : recurrent->lstm->named_parameters(/*recurse=*/false)) {
+      const bool ih = kv.key().rfind("bias_ih", 0) == 0, hh = kv.key().rfind("bias_hh", 0) == 0;
+      if (!ih && !hh) continue;
+      auto& b = kv.value();
+      const int64_t h = b.size(0) / 4;
+      b.narrow(0, h, h).fill_(ih ? forget_bias : 0.0);
     }
   }
 }

@@ -46,7 +46,10 @@ TORCH_MODULE(Recurrent);
 // Initialises every parameter of `module` (recursively). init_range > 0: uniform(-r, r) for all
 // of them (Sutskever et al. 2014, section 3.4). init_range == 0: orthogonal recurrent matrices
 // (weight_hh*, Saxe et al. 2014), Xavier-uniform for every other matrix (Glorot & Bengio 2010),
-// zero vectors (biases). Callers zero embedding pad rows afterwards.
-void init_rnn_parameters(torch::nn::Module& module, double init_range);
+// zero vectors (biases). Then every LSTM's forget-gate bias is set to `forget_bias` (bias_ih's
+// forget block; bias_hh's is zeroed, so the sum is exactly forget_bias): a positive value keeps the
+// cell state flowing early in training (Gers et al. 2000; Jozefowicz et al. 2015, section 3.3).
+// Callers zero embedding pad rows afterwards.
+void init_rnn_parameters(torch::nn::Module& module, double init_range, double forget_bias = 0.0);
 
 }  // namespace seqzoo

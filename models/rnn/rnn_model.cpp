@@ -41,7 +41,7 @@ void RnnModelBase::finish(int64_t output_in_dim) {
   output = register_module("output",
                            OutputLayer(output_in_dim, tgt_vocab_size_,
                                        config_.tie_embeddings ? tgt_embed : torch::nn::Embedding(nullptr)));
-  init_rnn_parameters(*this, config_.init_range);
+  init_rnn_parameters(*this, config_.init_range, config_.rnn.forget_bias);
   torch::NoGradGuard no_grad;
   encoder->embed->weight[kPadId].zero_();
   tgt_embed->weight[kPadId].zero_();

@@ -198,6 +198,7 @@ TEST_CASE("rnn: initialisation (uniform range, orthogonal recurrences, zero pad 
   v.family = "attention", v.bidirectional = true;
   auto config = v.config();
   config.init_range = 0.05;
+  config.rnn.forget_bias = 0;
   auto model = make_attention(config, kVocab, kVocab + 3);
   for (const auto& p : model->named_parameters()) {
     INFO(p.key());
@@ -220,6 +221,42 @@ TEST_CASE("rnn: initialisation (uniform range, orthogonal recurrences, zero pad 
     }
   }
   CHECK(checked == 4 * (2 * 2 + 2));  // LSTM gates x (2 layers x 2 directions + 2 decoder layers)
+}
+
+TEST_CASE("rnn: LSTM forget-gate biases start at model.rnn.forget_bias, GRU biases untouched",
+          "[models][rnn]") {
+  for (const std::string family : {"seq2seq", "attention"}) {
+    Variant v;
+    v.family = family, v.bidirectional = true;
+    auto config = v.config();
+    config.init_range = 0.05;
+    config.rnn.forget_bias = 1.5;
+    auto model = family == "seq2seq" ? make_seq2seq(config, kVocab, kVocab) : make_attention(config, kVocab, kVocab);
+    int64_t biases = 0;
+    for (const auto& p : model->named_parameters()) {
+      const auto& key = p.key();
+      if (key.find(".bias_ih") == std::string::npos && key.find(".bias_hh") == std::string::npos) continue;
+      INFO(family << " " << key);
+      const auto& b = p.value();
+      const int64_t h = v.hidden;
+      REQUIRE(b.size(0) == 4 * h);
+      const double forget = key.find(".bias_ih") != std::string::npos ? 1.5 : 0.0;
+      CHECK(max_abs_diff(b.narrow(0, h, h), torch::full({h}, forget)) == 0.0);
+      for (int64_t gate : {0, 2, 3}) CHECK(b.narrow(0, gate * h, h).abs().max().item<double>() <= 0.05);
+      ++biases;
+    }
+    // ih and hh x (2 layers x 2 directions + 2 decoder layers); bias_ih + bias_hh == forget_bias.
+    CHECK(biases == 2 * (2 * 2 + 2));
+    v.cell = "gru";
+    auto gru_config = v.config();
+    gru_config.init_range = 0.05;
+    gru_config.rnn.forget_bias = 1.5;
+    auto gru = family == "seq2seq" ? make_seq2seq(gru_config, kVocab, kVocab) : make_attention(gru_config, kVocab, kVocab);
+    for (const auto& p : gru->named_parameters()) {
+      INFO(family << " gru " << p.key());
+      CHECK(p.value().abs().max().item<double>() <= 0.05);
+    }
+  }
 }
 
 TEST_CASE("rnn: a beam-expanded, reordered state equals encoding each hypothesis alone",

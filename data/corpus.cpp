@@ -85,13 +85,6 @@ bool outside_length_limits(size_t ls, size_t lt, bool has_tgt, const DataConfig&
 
 }  // namespace
 
-std::string resolve_data_dir(const DataConfig& data) {
-  if (!data.dir.empty()) return data.dir;
-  const char* env = std::getenv("SEQZOO_DATA");
-  if (env != nullptr && *env != '\0') return env;
-  return "../shared/data/multi30k";
-}
-
 size_t find_invalid_utf8(const std::string& s) {
   // RFC 3629: no overlong forms, no surrogates (U+D800..DFFF), nothing above U+10FFFF.
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

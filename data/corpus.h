@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "data/tokenizer.h"
-#include "models/core/config.h"
+#include "data/data_config.h"
 
 namespace seqzoo {
 

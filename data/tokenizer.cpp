@@ -160,9 +160,8 @@ std::vector<std::string> Tokenizer::id_to_pieces(const std::vector<int64_t>& ids
 
 int64_t Tokenizer::vocab_size() const { return sp_->piece_size(); }
 
-Tokenizers load_tokenizers(const std::string& run_dir) {
-  const fs::path dir(run_dir);
-  const fs::path joint = dir / "spm.model", src = dir / "spm.src.model", tgt = dir / "spm.tgt.model";
+Tokenizers load_tokenizers(const TokenizerPaths& paths) {
+  const fs::path joint = paths.joint + ".model", src = paths.src + ".model", tgt = paths.tgt + ".model";
   std::error_code ec;
   Tokenizers t;
   if (fs::is_regular_file(joint, ec)) {
@@ -176,21 +175,20 @@ Tokenizers load_tokenizers(const std::string& run_dir) {
     t.tgt = std::make_shared<Tokenizer>(Tokenizer::load(tgt.string()));
     return t;
   }
-  if (has_src || has_tgt) {
-    throw std::runtime_error("incomplete tokenizer in " + run_dir + ": " +
-                             (has_src ? tgt : src).string() + " is missing");
-  }
-  throw std::runtime_error("no tokenizer in " + run_dir +
-                           " (expected spm.model, or spm.src.model and spm.tgt.model)");
+  if (has_src || has_tgt)
+    throw std::runtime_error("incomplete tokenizer: " + (has_src ? tgt : src).string() + " is missing");
+  throw std::runtime_error("no tokenizer: expected " + joint.string() + ", or " + src.string() + " and " +
+                           tgt.string());
 }
 
-Tokenizers train_tokenizers(const std::string& run_dir, const std::string& src_file,
+Tokenizers train_tokenizers(const TokenizerPaths& paths, const std::string& src_file,
                             const std::string& tgt_file, const TokenizerConfig& config) {
-  const fs::path dir(run_dir);
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create run directory " + run_dir + ": " + ec.message());
-  const fs::path joint = dir / "spm", src = dir / "spm.src", tgt = dir / "spm.tgt";
+  const fs::path joint = paths.joint, src = paths.src, tgt = paths.tgt;
+  if (joint.has_parent_path()) {
+    fs::create_directories(joint.parent_path(), ec);
+    if (ec) throw std::runtime_error("cannot create " + joint.parent_path().string() + ": " + ec.message());
+  }
 
   Tokenizers t;
   if (!config.model.empty() || config.joint) {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "models/core/config.h"
+#include "data/data_config.h"
 
 #include "data/spm_shim.h"
 
@@ -46,10 +46,17 @@ struct Tokenizers {
   bool joint() const { return src == tgt; }
 };
 
-// Loads <run_dir>/spm.model (joint) or spm.src.model + spm.tgt.model.
-Tokenizers load_tokenizers(const std::string& run_dir);
-// Trains the run's tokenizer(s) on the training files (or copies config.model) into run_dir.
-Tokenizers train_tokenizers(const std::string& run_dir, const std::string& src_file,
+// Where a run's tokenizer files live: model prefixes (<prefix>.model, <prefix>.vocab) of the joint
+// model and of the per-side models. The run directory (tools/app/run_directory.h) decides them.
+struct TokenizerPaths {
+  std::string joint, src, tgt;
+};
+
+// Loads the joint model, or the source and target models (std::runtime_error naming what is missing).
+Tokenizers load_tokenizers(const TokenizerPaths& paths);
+// Trains the tokenizer(s) on the training files (or copies config.model) to `paths`; removes the
+// files of the other kind (joint vs per side), which would be ambiguous.
+Tokenizers train_tokenizers(const TokenizerPaths& paths, const std::string& src_file,
                             const std::string& tgt_file, const TokenizerConfig& config);
 
 }  // namespace seqzoo

@@ -14,9 +14,12 @@
 #           are run only when the test binary can be loaded (see the notes printed at the end).
 #           Switching modes swaps the LibTorch packages (they conflict with each other).
 #
-# Needs root, a Debian/Ubuntu host (debootstrap and rsync are apt-installed if missing) and
-# deb.debian.org. Every heavy step runs under `nice -n 19 ionice -c3`; SEQZOO_JOBS (default 2)
-# sets the build parallelism.
+# Needs root, a Debian/Ubuntu host (debootstrap and rsync are apt-installed if missing) and a Debian
+# archive mirror: $DEBIAN_MIRROR (the URL of the archive's root, the one that has dists/trixie), else
+# the first Debian archive (a URI ending in /debian) of this machine's own apt sources
+# (/etc/apt/sources.list.d/*.sources, /etc/apt/sources.list, /etc/apt/sources.list.d/*.list).
+# Every heavy step runs under `nice -n 19 ionice -c3`; SEQZOO_JOBS (default 2) sets the build
+# parallelism.
 # Takes, on 2 busy cores: a new chroot + cpu packages ~5 min; cuda packages (2.5 GB download,
 # 6.4 GB installed) ~5 min more; a full build ~20 min (cuda: about the same, longer links); the
 # fast tests ~15 min. A rerun with nothing changed: package checks and a no-op build, seconds
@@ -31,7 +34,22 @@ project=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 root=${1:-$project/../trixie-root}
 mode=${2:-cpu}
 jobs=${SEQZOO_JOBS:-2}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror: $DEBIAN_MIRROR, else the first http(s) URI ending in /debian in the host's apt
+# sources (deb822 `URIs:` fields first, then one-line `deb [options] URI suite ...` entries).
+host_apt_uris() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] && awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] && sed -nE 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' "$f"
+  done
+  return 0
+}
+mirror=${DEBIAN_MIRROR:-$(host_apt_uris | grep -m1 -E '^https?://[^[:space:]]+/debian/?$' || true)}
+mirror=${mirror%/}
+[ -n "$mirror" ] || { echo "check-torch2: no Debian mirror: set DEBIAN_MIRROR to a Debian archive URL" \
+                           "(none ending in /debian in /etc/apt/sources.list{,.d})" >&2; exit 2; }
 case "$mode" in cpu) build=build-t2 ;; cuda) build=build-t2cuda ;;
   *) echo "check-torch2: mode must be cpu or cuda, got '$mode'" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "check-torch2: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
@@ -177,7 +195,7 @@ else
   if [ -n "$unresolved" ]; then
     log "the CUDA test binary links but cannot be loaded here (libraries not installed):"
     echo "$unresolved" >&2
-    log "(cuDNN: accept NVIDIA's license with dpkg-reconfigure nvidia-cudnn in the chroot; it downloads from developer.download.nvidia.com)"
+    log "(cuDNN: accept NVIDIA's license with dpkg-reconfigure nvidia-cudnn in the chroot; it downloads from NVIDIA's developer site)"
   else
     in_root bash -c 'cd /src/seqzoo/"$1" && shift && "$@"' _ "$build" "${low[@]}" \
         ctest -j"$jobs" --timeout 900 -LE slow --output-on-failure

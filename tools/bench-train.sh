@@ -21,7 +21,7 @@ for cfg in "${configs[@]}"; do
   run="$out/$name"
   /usr/bin/time -f '%M' -o "$out/$name.rss" ./build/seqzoo-train --config "$cfg" --set run_dir="$run" \
       --set train.max_steps="$steps" --set train.max_minutes=0 --set train.log_every=$((steps / 3)) \
-      --set train.valid_every=1000000 --set train.valid_bleu=false --set search.tune_alpha=false --set data.batch_tokens=4096 "${extra[@]}" \
+      --set train.valid_every=1000000 --set train.valid_bleu=false --set train.tune_alpha=false --set data.batch_tokens=4096 "${extra[@]}" \
       >"$out/$name.log" 2>&1 || { echo "| $name | failed: $(tail -n 1 "$out/$name.log") |"; continue; }
   params=$(./build/seqzoo-train --config "$cfg" --summary 2>/dev/null | grep -m1 -oE '[0-9,]+ parameters' | head -1 | awk '{print $1}')
   # The last progress line measures the last third of the run (warm caches, no start-up cost).

@@ -8,17 +8,15 @@ namespace seqzoo {
 AttentionRnnImpl::AttentionRnnImpl(const ModelConfig& config, int64_t src_vocab_size,
                                    int64_t tgt_vocab_size)
     : RnnModelBase(config, src_vocab_size, tgt_vocab_size),
-      input_feeding_(config.attention.input_feeding) {
-  const auto& r = config.rnn;
+      input_feeding_(config.options<AttentionConfig>().input_feeding) {
+  const auto& r = config.options<RnnConfig>();
   const int64_t hidden = r.hidden_dim;
   const int64_t enc_dim = encoder->output_dim();
-  if (config.attention.attention_dim < 0)
-    throw std::invalid_argument("model.attention.attention_dim must be >= 0");
   decoder_rnn = register_module(
       "decoder_rnn", Recurrent(r.cell, config.embed_dim + (input_feeding_ ? hidden : 0), hidden,
                                r.layers, config.dropout, /*bidirectional=*/false));
-  scorer = register_module("scorer", make_attention_scorer(config.attention.type, enc_dim, hidden,
-                                                           config.attention.attention_dim));
+  scorer = register_module("scorer", make_attention_scorer(config.options<AttentionConfig>().type, enc_dim, hidden,
+                                                           config.options<AttentionConfig>().attention_dim));
   combine = register_module(
       "combine", torch::nn::Linear(torch::nn::LinearOptions(enc_dim + hidden, hidden).bias(false)));
   finish(hidden);
@@ -46,7 +44,7 @@ torch::Tensor AttentionRnnImpl::forward(const Batch& batch) {
     feats = dropout(std::get<0>(attend(top, enc.memory, keys, enc.src_mask)));
   } else {
     const int64_t steps = x.size(1);
-    auto feed = torch::zeros({x.size(0), config_.rnn.hidden_dim}, enc.memory.options());
+    auto feed = torch::zeros({x.size(0), config_.options<RnnConfig>().hidden_dim}, enc.memory.options());
     RnnStates states = enc.final;
     std::vector<torch::Tensor> outs;
     outs.reserve(steps);
@@ -72,7 +70,7 @@ DecoderState AttentionRnnImpl::encode(const torch::Tensor& src, const torch::Ten
   if (scorer->projects_keys()) state.set_source("memory_proj", scorer->project_keys(enc.memory));
   state.set_source("src_mask", enc.src_mask);
   if (input_feeding_)
-    state.set("input_feed", torch::zeros({src.size(0), config_.rnn.hidden_dim}, enc.memory.options()));
+    state.set("input_feed", torch::zeros({src.size(0), config_.options<RnnConfig>().hidden_dim}, enc.memory.options()));
   state.step = 0;
   return state;
 }

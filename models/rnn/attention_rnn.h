@@ -18,7 +18,8 @@
 // (input feeding); "attention" [R,S] (the last step's weights; set by every step()).
 #include <torch/torch.h>
 
-#include "models/core/config.h"
+#include "models/core/model_config.h"
+#include "models/rnn/rnn_config.h"
 #include "models/core/model.h"
 #include "models/layers/attention.h"
 #include "models/rnn/rnn_model.h"

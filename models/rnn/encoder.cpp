@@ -31,16 +31,15 @@ torch::Tensor reversal_index(const torch::Tensor& src_len, int64_t max_len) {
 
 
 RnnEncoderImpl::RnnEncoderImpl(const ModelConfig& config, int64_t src_vocab_size)
-    : reverse_source_(config.rnn.reverse_source) {
+    : reverse_source_(config.options<RnnConfig>().reverse_source) {
   if (src_vocab_size <= kEosId)
     throw std::invalid_argument("encoder: source vocabulary too small (" +
                                 std::to_string(src_vocab_size) + ")");
-  if (config.embed_dim <= 0) throw std::invalid_argument("model.embed_dim must be positive");
   embed = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(
                                                             src_vocab_size, config.embed_dim)
                                                             .padding_idx(kPadId)));
   dropout = register_module("dropout", torch::nn::Dropout(config.dropout));
-  const auto& r = config.rnn;
+  const auto& r = config.options<RnnConfig>();
   rnn = register_module("rnn", Recurrent(r.cell, config.embed_dim, r.hidden_dim, r.layers,
                                          config.dropout, r.bidirectional));
   if (r.bidirectional) {

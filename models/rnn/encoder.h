@@ -9,7 +9,8 @@
 
 #include "models/layers/masks.h"
 
-#include "models/core/config.h"
+#include "models/core/model_config.h"
+#include "models/rnn/rnn_config.h"
 #include "models/rnn/recurrent.h"
 
 namespace seqzoo {

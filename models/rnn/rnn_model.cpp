@@ -13,15 +13,6 @@ RnnModelBase::RnnModelBase(const ModelConfig& config, int64_t src_vocab_size,
     throw std::invalid_argument("model: vocabulary sizes must exceed the special ids (got " +
                                 std::to_string(src_vocab_size) + ", " +
                                 std::to_string(tgt_vocab_size) + ")");
-  if (config.embed_dim <= 0) throw std::invalid_argument("model.embed_dim must be positive");
-  if (config.rnn.hidden_dim <= 0) throw std::invalid_argument("model.rnn.hidden_dim must be positive");
-  if (config.rnn.layers <= 0) throw std::invalid_argument("model.rnn.layers must be positive");
-  if (config.rnn.cell != "lstm" && config.rnn.cell != "gru")
-    throw std::invalid_argument("model.rnn.cell: unknown cell '" + config.rnn.cell +
-                                "' (known: lstm, gru)");
-  if (config.dropout < 0 || config.dropout >= 1)
-    throw std::invalid_argument("model.dropout must be in [0, 1)");
-  if (config.init_range < 0) throw std::invalid_argument("model.init_range must be >= 0");
 
   encoder = register_module("encoder", RnnEncoder(config, src_vocab_size));
   // With one vocabulary for both sides (equal sizes) and tying on, the decoder reads the encoder's
@@ -41,7 +32,7 @@ void RnnModelBase::finish(int64_t output_in_dim) {
   output = register_module("output",
                            OutputLayer(output_in_dim, tgt_vocab_size_,
                                        config_.tie_embeddings ? tgt_embed : torch::nn::Embedding(nullptr)));
-  init_rnn_parameters(*this, config_.init_range, config_.rnn.forget_bias);
+  init_rnn_parameters(*this, config_.init_range, config_.options<RnnConfig>().forget_bias);
   torch::NoGradGuard no_grad;
   encoder->embed->weight[kPadId].zero_();
   tgt_embed->weight[kPadId].zero_();

@@ -4,7 +4,8 @@
 // RNN, the output layer, initialisation and the (h, c) <-> DecoderState conversions.
 #include <torch/torch.h>
 
-#include "models/core/config.h"
+#include "models/core/model_config.h"
+#include "models/rnn/rnn_config.h"
 #include "models/core/model.h"
 #include "models/layers/output.h"
 #include "models/rnn/encoder.h"

@@ -7,8 +7,8 @@ namespace seqzoo {
 Seq2SeqRnnImpl::Seq2SeqRnnImpl(const ModelConfig& config, int64_t src_vocab_size,
                                int64_t tgt_vocab_size)
     : RnnModelBase(config, src_vocab_size, tgt_vocab_size),
-      context_every_step_(config.rnn.context_every_step) {
-  const auto& r = config.rnn;
+      context_every_step_(config.options<RnnConfig>().context_every_step) {
+  const auto& r = config.options<RnnConfig>();
   const int64_t ctx = context_every_step_ ? r.hidden_dim : 0;
   decoder_rnn = register_module("decoder_rnn", Recurrent(r.cell, config.embed_dim + ctx,
                                                          r.hidden_dim, r.layers, config.dropout,

@@ -8,7 +8,8 @@
 // DecoderState: "h" [N,layers,H], "c" [N,layers,H] (LSTM), "context" [N,H] (context_every_step).
 #include <torch/torch.h>
 
-#include "models/core/config.h"
+#include "models/core/model_config.h"
+#include "models/rnn/rnn_config.h"
 #include "models/core/model.h"
 #include "models/rnn/rnn_model.h"
 

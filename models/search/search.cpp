@@ -25,34 +25,21 @@
 
 namespace seqzoo {
 
-SearchOptions SearchOptions::from(const SearchConfig& c) {
-  SearchOptions o;
-  o.beam_size = c.beam_size;
-  o.alpha = c.alpha;
-  o.length_norm = c.length_norm;
-  o.max_len_a = c.max_len_a;
-  o.max_len_b = c.max_len_b;
-  o.nbest = c.nbest;
-  return o;
+void SearchOptions::check() const {
+  if (nbest > beam_size)
+    throw std::invalid_argument("search.nbest: must be <= search.beam_size (" + std::to_string(beam_size) + "), got " +
+                                std::to_string(nbest));
+}
+
+void SearchOptions::validate() const {
+  SearchOptions copy = *this;
+  check_config_ranges([&](FieldVisitor& v) { v.section("search", "", [&](FieldVisitor& s) { copy.visit(s); }); });
+  check();
 }
 
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-void check_options(const SearchOptions& o) {
-  if (o.beam_size < 1) throw std::invalid_argument("search.beam_size must be >= 1");
-  if (o.nbest < 1 || o.nbest > o.beam_size)
-    throw std::invalid_argument("search.nbest must be in [1, beam_size] (nbest " +
-                                std::to_string(o.nbest) + ", beam_size " +
-                                std::to_string(o.beam_size) + ")");
-  if (o.length_norm != "gnmt" && o.length_norm != "average" && o.length_norm != "none")
-    throw std::invalid_argument("search.length_norm must be gnmt, average or none, not '" +
-                                o.length_norm + "'");
-  if (o.alpha < 0) throw std::invalid_argument("search.alpha must be >= 0");
-  if (o.max_len_a < 0 || o.max_len_b < 0)
-    throw std::invalid_argument("search.max_len_a and search.max_len_b must be >= 0");
-}
 
 // Length normaliser for a hypothesis of `length` scored tokens (eos included).
 // gnmt: lp(Y) = ((5 + |Y|) / 6)^alpha (Wu et al. 2016, eq. 14); average: |Y|; none: 1.
@@ -73,7 +60,7 @@ struct OpenHyp {
 std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const torch::Tensor& src,
                                                   const torch::Tensor& src_len,
                                                   const SearchOptions& options) {
-  check_options(options);
+  options.validate();
   if (src.dim() != 2 || src_len.dim() != 1 || src_len.size(0) != src.size(0))
     throw std::invalid_argument("search_batch: src must be [N,S] and src_len [N]");
   torch::NoGradGuard no_grad;
@@ -264,7 +251,7 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model,
                                                 const std::vector<std::vector<int64_t>>& src,
                                                 const SearchOptions& options, int64_t batch_tokens,
                                                 const torch::Device& device) {
-  check_options(options);
+  options.validate();
   std::vector<std::vector<Hypothesis>> results(src.size());
   // Empty sources are not decoded: a source without tokens gets one empty hypothesis (score 0,
   // log_prob 0), never something the model would invent for an input it was not trained on.

@@ -6,21 +6,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/core/config.h"
 #include "models/core/model.h"
+#include "models/search/search_options.h"
 
 namespace seqzoo {
 
-struct SearchOptions {
-  int64_t beam_size = 5;            // 1 = greedy
-  double alpha = 0.6;               // GNMT length-penalty exponent
-  std::string length_norm = "gnmt"; // gnmt | average | none
-  double max_len_a = 1.5;           // max output tokens = a * src_len + b (eos excluded)
-  int64_t max_len_b = 10;
-  int64_t nbest = 1;                // hypotheses kept per sentence (<= beam_size)
-  bool keep_attention = false;      // collect state "attention" per output token
-  static SearchOptions from(const SearchConfig& c);
-};
 
 struct Hypothesis {
   std::vector<int64_t> tokens;              // output ids, without bos/eos

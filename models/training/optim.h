@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "models/core/config.h"
+#include "models/training/train_config.h"
 
 namespace seqzoo {
 

@@ -11,8 +11,7 @@ namespace seqzoo {
 
 // Whether CPU autocast to bf16 pays off here: the CPU has native bf16 instructions (AVX512-BF16;
 // AMX-BF16 CPUs have them too), which oneDNN uses for LibTorch's bf16 matmuls. Without them bf16
-// matmuls are emulated and slower than fp32. Measured on a 2-core Xeon with AMX (LibTorch 1.13.1,
-// oneDNN 2.6): [4096,256]x[256,1024] matmul 287 GFLOP/s in fp32 (OpenBLAS), 1,754 in bf16.
+// matmuls are emulated and slower than fp32 (README, "CPU bf16", has the measurements).
 bool cpu_has_native_bf16();
 
 // The autocast dtype for `precision` ("fp32" | "bf16" | "fp16") on `device`, or nullopt when that

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "models/core/config.h"
+#include "models/training/train_config.h"
 
 namespace seqzoo {
 

@@ -29,15 +29,15 @@ TokenizedCorpus head(const TokenizedCorpus& corpus, int64_t n) {
 }
 
 ValidationSet make_validation_set(const TokenizedCorpus& valid_all, const RawCorpus& raw, const Tokenizers& tok,
-                                  const Config& config) {
+                                  const TrainConfig& train, const DataConfig& data, const SearchOptions& search) {
   ValidationSet set;
-  TokenizedCorpus valid = head(valid_all, config.train.valid_max_sentences);
+  TokenizedCorpus valid = head(valid_all, train.valid_max_sentences);
   if (valid.size() == 0) return set;
   if (valid.tgt.size() != valid.size())
     throw std::invalid_argument("validation set " + raw.src_path + ": no target side");
-  BatchPlan plan = plan_batches(valid, config.data.batch_tokens, config.data.max_sentences, /*shuffle=*/false, 0);
+  BatchPlan plan = plan_batches(valid, data.batch_tokens, data.max_sentences, /*shuffle=*/false, 0);
   for (const auto& positions : plan.batches) set.batches.push_back(make_batch(valid, positions));
-  if (!config.train.valid_bleu) return set;
+  if (!train.valid_bleu) return set;
 
   auto src = std::make_shared<std::vector<std::vector<int64_t>>>(valid.src);
   auto refs = std::make_shared<std::vector<std::string>>();
@@ -46,9 +46,9 @@ ValidationSet make_validation_set(const TokenizedCorpus& valid_all, const RawCor
       throw std::invalid_argument("validation set: index " + std::to_string(i) + " outside the raw corpus");
     refs->push_back(raw.tgt[static_cast<size_t>(i)]);
   }
-  SearchOptions options = SearchOptions::from(config.search);
-  options.beam_size = std::max<int64_t>(1, config.train.valid_beam);
-  const int64_t batch_tokens = config.search.batch_tokens;
+  SearchOptions options = search;
+  options.beam_size = std::max<int64_t>(1, train.valid_beam);
+  const int64_t batch_tokens = search.batch_tokens;
   std::shared_ptr<Tokenizer> tgt_tok = tok.tgt;
   set.bleu_with = [src, refs, batch_tokens, tgt_tok](Seq2SeqModelImpl& model, const torch::Device& device,
                                                      const SearchOptions& with) {

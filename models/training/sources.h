@@ -8,7 +8,8 @@
 #include "data/batcher.h"
 #include "data/corpus.h"
 #include "data/tokenizer.h"
-#include "models/core/config.h"
+#include "models/search/search_options.h"
+#include "models/training/train_config.h"
 #include "models/training/trainer.h"
 
 namespace seqzoo {
@@ -32,10 +33,10 @@ class CorpusBatchSource : public BatchSource {
 TokenizedCorpus head(const TokenizedCorpus& corpus, int64_t n);
 
 // Validation set of `valid` (tokenized without filtering) against the raw references `raw`
-// (raw.tgt[valid.index[i]]): loss batches in length order, and, when config.train.valid_bleu, a
-// BLEU scorer decoding with beam train.valid_beam (search options otherwise from config.search).
-// Holds copies of what it needs.
+// (raw.tgt[valid.index[i]]): the first train.valid_max_sentences pairs as loss batches in length
+// order (data.batch_tokens, data.max_sentences), and, when train.valid_bleu, a BLEU scorer decoding
+// with beam train.valid_beam (the other options from `search`). Holds copies of what it needs.
 ValidationSet make_validation_set(const TokenizedCorpus& valid, const RawCorpus& raw, const Tokenizers& tok,
-                                  const Config& config);
+                                  const TrainConfig& train, const DataConfig& data, const SearchOptions& search);
 
 }  // namespace seqzoo

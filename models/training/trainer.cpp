@@ -4,18 +4,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 
-#include "models/training/distributed.h"
+#include "data/common/text.h"
+#include "models/training/distributed/distributed.h"
 #include "models/training/loss.h"
 #include "models/training/optim.h"
 #include "models/training/precision.h"
 
 namespace seqzoo {
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -61,15 +60,7 @@ Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, 
       schedule_(config) {
   if (!model_) throw std::invalid_argument("Trainer: no model");
   const auto& c = config_;
-  if (c.update_freq < 1) throw std::invalid_argument("train.update_freq must be >= 1");
-  if (c.max_bad_steps < 1) throw std::invalid_argument("train.max_bad_steps must be >= 1");
-  if (c.label_smoothing < 0 || c.label_smoothing >= 1)
-    throw std::invalid_argument("train.label_smoothing must be in [0, 1)");
-  if (c.clip_norm < 0) throw std::invalid_argument("train.clip_norm must be >= 0");
-  if (c.log_every < 0 || c.valid_every < 0 || c.keep_last < 0 || c.patience < 0)
-    throw std::invalid_argument("train.log_every, valid_every, keep_last and patience must be >= 0");
-  if (c.max_steps < 0 || c.max_epochs < 0 || c.max_minutes < 0)
-    throw std::invalid_argument("train.max_steps, max_epochs and max_minutes must be >= 0");
+  check_config_ranges([&](FieldVisitor& v) { v.section("train", "", [&](FieldVisitor& s) { config_.visit(s); }); });
   if (c.max_steps == 0 && c.max_epochs == 0 && c.max_minutes == 0 && (c.patience == 0 || !valid_))
     throw std::invalid_argument(
         "train: no stopping criterion: set train.max_steps, max_epochs or max_minutes (or patience with "
@@ -88,24 +79,13 @@ Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, 
   auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(options_.device);
   log_loss_ = torch::zeros({}, fopts);
   log_nll_ = torch::zeros({}, fopts);
-  if (!options_.run_dir.empty() && writes_files()) {
-    fs::create_directories(checkpoint_dir());
-    const std::string log_path = (fs::path(options_.run_dir) / "train.log").string();
-    log_file_.open(log_path, std::ios::app);
-    if (!log_file_) throw std::runtime_error("cannot open " + log_path + " for writing");
-  }
 }
 
 Trainer::~Trainer() = default;
 
-bool Trainer::writes_files() const { return options_.dist == nullptr || options_.dist->is_main(); }
-
-std::string Trainer::checkpoint_dir() const { return (fs::path(options_.run_dir) / "checkpoints").string(); }
-std::string Trainer::last_checkpoint_path() const { return (fs::path(checkpoint_dir()) / "last.pt").string(); }
-
 void Trainer::log(const std::string& line) {
   if (options_.out) *options_.out << line << std::endl;
-  if (log_file_.is_open()) log_file_ << line << std::endl;
+  if (options_.reporter) options_.reporter->line(line);
 }
 
 double Trainer::elapsed() const { return elapsed_base_ + (now_seconds() - start_wall_); }
@@ -234,13 +214,12 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
     info.step = state_.step;
     if (options_.on_update) options_.on_update(info);
     if (state_.bad_steps >= config_.max_bad_steps) {
-      std::error_code ec;
-      const std::string last =
-          !options_.run_dir.empty() && fs::exists(last_checkpoint_path(), ec) ? last_checkpoint_path() : "none";
+      std::string last = options_.reporter ? options_.reporter->last_checkpoint() : "";
+      if (last.empty()) last = "none";
       std::string msg = what + " for " + std::to_string(state_.bad_steps) + " consecutive steps at step " +
                         std::to_string(state_.step + 1) + "; last good checkpoint: " + last;
       log("error: " + msg);
-      write_reports();
+      if (options_.reporter) options_.reporter->flush();
       throw std::runtime_error(msg);
     }
     return false;
@@ -369,9 +348,9 @@ void Trainer::run_validation(bool scheduled, int64_t epoch, std::string& stop_re
   row.valid_ppl = r.ppl;
   row.valid_bleu = r.bleu;
   row.elapsed = el;
-  append_row(row);
+  report(row);
   save(improved);
-  write_reports();
+  if (options_.reporter) options_.reporter->flush();
   log_start_ += r.seconds;  // keep validation time out of the training throughput
 }
 
@@ -400,66 +379,35 @@ void Trainer::log_progress(int64_t epoch) {
   if (!e.empty()) line << " | ETA " << e;
   if (state_.total_bad_steps > 0) line << " | skipped " << state_.total_bad_steps;
   log(line.str());
-  append_row(row);
+  report(row);
   log_loss_.zero_();
   log_nll_.zero_();
   log_tgt_tokens_ = log_src_tokens_ = log_updates_ = 0;
   log_start_ = now_seconds();
 }
 
-void Trainer::append_row(const MetricsRow& row) {
-  rows_.push_back(row);
-  if (options_.run_dir.empty() || !writes_files()) return;
-  const std::string path = (fs::path(options_.run_dir) / "metrics.tsv").string();
-  std::ofstream out(path, std::ios::app);
-  out << metrics_line(row) << '\n';
-  if (!out) throw std::runtime_error("cannot append to " + path);
-}
-
-void Trainer::write_reports() {
-  if (options_.run_dir.empty() || !writes_files()) return;
-  write_text_file((fs::path(options_.run_dir) / "curves.svg").string(), render_curves_svg(rows_, options_.title));
+void Trainer::report(const MetricsRow& row) {
+  if (options_.reporter) options_.reporter->metrics(row);
 }
 
 void Trainer::save(bool improved) {
   last_saved_step_ = state_.step;
-  if (options_.run_dir.empty() || !writes_files()) return;
+  if (!options_.reporter) return;
   state_.elapsed_seconds = elapsed();
   state_.lr_scale = schedule_.scale();
   state_.lr_stalled = schedule_.stalled();
   capture_rng_state(state_, options_.device.is_cuda());
-  const fs::path dir(checkpoint_dir());
-  const std::string path = (dir / ("step-" + std::to_string(state_.step) + ".pt")).string();
-  save_checkpoint(path, *model_, model_->family(), optimizer_.get(), &state_);
-  publish_checkpoint(path, last_checkpoint_path());
-  std::error_code ec;
-  if (improved || !fs::exists(dir / "best.pt", ec)) publish_checkpoint(path, (dir / "best.pt").string());
-  // Keep the last keep_last step-N.pt files (last.pt and best.pt are links of their own).
-  auto steps = step_checkpoints(options_.run_dir);
-  for (int64_t i = 0; i + config_.keep_last < static_cast<int64_t>(steps.size()); ++i) fs::remove(steps[i], ec);
+  options_.reporter->checkpoint(state_.step, improved, [&](const std::string& path) {
+    save_train_checkpoint(path, *model_, model_->family(), *optimizer_, state_);
+  });
 }
 
 void Trainer::resume() {
-  const std::string path = last_checkpoint_path();
-  std::error_code ec;
-  if (options_.run_dir.empty() || !fs::exists(path, ec))
-    throw std::runtime_error("cannot resume: no checkpoint " + path);
-  load_checkpoint(path, *model_, optimizer_.get(), &state_, options_.device, model_->family());
+  const std::string& path = options_.resume_from;
+  load_train_checkpoint(path, *model_, *optimizer_, state_, options_.device, model_->family());
   restore_rng_state(state_);
   schedule_.restore(state_.lr_scale, state_.lr_stalled);
-  // metrics.tsv: keep what the checkpointed run had reported.
-  const std::string metrics = (fs::path(options_.run_dir) / "metrics.tsv").string();
-  rows_.clear();
-  {
-    std::ifstream in(metrics);
-    std::stringstream text;
-    text << in.rdbuf();
-    for (const auto& row : parse_metrics(text.str()))
-      if (row.step <= state_.step) rows_.push_back(row);
-  }
-  std::string text = metrics_header() + "\n";
-  for (const auto& row : rows_) text += metrics_line(row) + "\n";
-  if (writes_files()) write_text_file(metrics, text);
+  if (options_.reporter) options_.reporter->resumed(state_.step);  // keep what the checkpointed run had reported
   last_valid_step_ = last_saved_step_ = state_.step;
   last_lr_ = schedule_.lr(std::max<int64_t>(state_.step, 1));
   log("resumed from " + path + ": step " + std::to_string(state_.step) + ", epoch " + std::to_string(state_.epoch) +
@@ -468,12 +416,7 @@ void Trainer::resume() {
 
 TrainResult Trainer::train() {
   start_wall_ = now_seconds();
-  if (options_.resume) {
-    resume();
-  } else if (!options_.run_dir.empty() && writes_files()) {
-    rows_.clear();
-    write_text_file((fs::path(options_.run_dir) / "metrics.tsv").string(), metrics_header() + "\n");
-  }
+  if (!options_.resume_from.empty()) resume();
   if (options_.dist) options_.dist->broadcast_parameters(*model_);  // all ranks start from rank 0's weights
   elapsed_base_ = state_.elapsed_seconds;
   start_step_ = state_.step;
@@ -546,7 +489,7 @@ TrainResult Trainer::train() {
     run_validation(false, epoch, ignored);
   }
   if (last_saved_step_ != state_.step) save(false);
-  write_reports();
+  if (options_.reporter) options_.reporter->flush();
   log("stopped (" + reason + ") at step " + std::to_string(state_.step) + ", epoch " + std::to_string(epoch) + " after " +
       format_duration(elapsed()) + (state_.has_best ? "; best " + metric_name() + " " +
                                                           fmt("%.3f", state_.best_metric) + " at step " +
@@ -562,7 +505,7 @@ TrainResult Trainer::train() {
   result.total_bad_steps = state_.total_bad_steps;
   result.elapsed_seconds = elapsed();
   result.last_valid = last_valid_;
-  result.last_checkpoint = options_.run_dir.empty() ? "" : last_checkpoint_path();
+  result.last_checkpoint = options_.reporter ? options_.reporter->last_checkpoint() : "";
   return result;
 }
 

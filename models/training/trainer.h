@@ -1,15 +1,14 @@
 #pragma once
 // The training loop: epochs of token-budget batches, label-smoothed cross-entropy, Adam/AdamW with
 // a learning-rate schedule, gradient clipping and accumulation, NaN/inf guards, periodic
-// validation (loss and BLEU), checkpoints with exact resume, progress lines, metrics.tsv and
-// learning curves. The hot loop reads one flag back per update (skip-or-step) and the loss sums
+// validation (loss and BLEU), checkpoints with exact resume, progress lines and metrics rows, all
+// reported through a TrainReporter (the trainer writes no file itself). The hot loop reads one flag back per update (skip-or-step) and the loss sums
 // only at log steps; everything else stays on the device.
 #include <torch/torch.h>
 
 #include <atomic>
 #include <deque>
 #include <functional>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -17,16 +16,16 @@
 #include <vector>
 
 #include "data/batch.h"
-#include "models/core/config.h"
 #include "models/core/model.h"
 #include "models/search/search.h"
-#include "models/training/checkpoint.h"
-#include "models/training/report.h"
+#include "models/training/reporter.h"
 #include "models/training/schedule.h"
+#include "models/training/train_checkpoint.h"
+#include "models/training/train_config.h"
 
 namespace seqzoo {
 
-class DistributedContext;  // models/training/distributed.h
+class DistributedContext;  // models/training/distributed/distributed.h
 
 // Training batches as the trainer sees them: epoch e (1-based) is a fixed list of batches, a
 // function of (seed, e) only, so a resumed run can skip to any position.
@@ -84,17 +83,16 @@ struct UpdateInfo {
 };
 
 struct TrainerOptions {
-  std::string run_dir;                     // metrics.tsv, train.log, curves.svg, checkpoints/ ("" = none)
   torch::Device device = torch::kCPU;
-  bool resume = false;                     // continue from <run_dir>/checkpoints/last.pt
-  std::ostream* out = nullptr;             // progress lines (also appended to <run_dir>/train.log)
+  std::string resume_from;                 // a training checkpoint to continue from ("" = start afresh)
+  std::ostream* out = nullptr;             // progress lines (nullptr = silent)
+  TrainReporter* reporter = nullptr;       // lines, metrics rows, checkpoints (nullptr = none kept)
   const std::atomic<bool>* stop = nullptr; // when set: checkpoint and stop after the current update
   std::function<void(const UpdateInfo&)> on_update;  // observer (tests, tools)
-  std::string title = "seqzoo";            // curves.svg title
-  // Data-parallel training (models/training/distributed.h): every rank runs a Trainer with its own
-  // share of the batches (ShardedBatchSource); gradients are averaged weighted by target tokens,
-  // loss sums, stop requests and validation results agreed across ranks; only rank 0 writes the
-  // run directory and train.log. nullptr = one process.
+  // Data-parallel training (models/training/distributed/distributed.h): every rank runs a Trainer
+  // with its own share of the batches (ShardedBatchSource); gradients are averaged weighted by
+  // target tokens, loss sums, stop requests and validation results agreed across ranks; only rank
+  // 0 is given a reporter. nullptr = one process.
   DistributedContext* dist = nullptr;
 };
 
@@ -108,7 +106,7 @@ struct TrainResult {
   int64_t total_bad_steps = 0;
   double elapsed_seconds = 0;
   std::optional<ValidResult> last_valid;
-  std::string last_checkpoint;       // "" when run_dir is empty
+  std::string last_checkpoint;       // the reporter's newest checkpoint ("" without a reporter)
 };
 
 class Trainer {
@@ -130,8 +128,6 @@ class Trainer {
 
   const TrainState& state() const { return state_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
-  std::string checkpoint_dir() const;
-  std::string last_checkpoint_path() const;
 
  private:
   struct Pending {
@@ -143,10 +139,9 @@ class Trainer {
   bool run_update(const std::vector<Batch>& batches, int64_t epoch);
   void run_validation(bool scheduled, int64_t epoch, std::string& stop_reason);
   void log_progress(int64_t epoch);
-  void append_row(const MetricsRow& row);
+  void report(const MetricsRow& row);
   void save(bool improved);
   void resume();
-  void write_reports();
   double elapsed() const;
   std::string eta(double elapsed_now) const;
   std::string metric_name() const;
@@ -183,12 +178,9 @@ class Trainer {
 
   int64_t last_valid_step_ = -1, last_saved_step_ = -1;
   std::optional<ValidResult> last_valid_;
-  std::vector<MetricsRow> rows_;
-  std::ofstream log_file_;
   bool warned_metric_ = false;
 
-  // Data parallel: whether this rank writes files, and the stop requests agreed in the last update.
-  bool writes_files() const;
+  // Data parallel: the stop requests agreed in the last update.
   bool dist_time_up_ = false, dist_stop_ = false;
 };
 

@@ -9,14 +9,14 @@ namespace seqzoo {
 
 TransformerLayerOptions TransformerLayerOptions::from(const ModelConfig& config) {
   TransformerLayerOptions o;
-  o.d_model = config.transformer.d_model;
-  o.heads = config.transformer.heads;
-  o.ffn_dim = config.transformer.ffn_dim;
+  o.d_model = config.options<TransformerConfig>().d_model;
+  o.heads = config.options<TransformerConfig>().heads;
+  o.ffn_dim = config.options<TransformerConfig>().ffn_dim;
   o.dropout = config.dropout;
-  o.attention_dropout = config.transformer.attention_dropout;
-  o.activation_dropout = config.transformer.activation_dropout;
-  o.activation = config.transformer.activation;
-  o.pre_norm = config.transformer.pre_norm;
+  o.attention_dropout = config.options<TransformerConfig>().attention_dropout;
+  o.activation_dropout = config.options<TransformerConfig>().activation_dropout;
+  o.activation = config.options<TransformerConfig>().activation;
+  o.pre_norm = config.options<TransformerConfig>().pre_norm;
   o.validate();
   return o;
 }

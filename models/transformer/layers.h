@@ -10,7 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "models/core/config.h"
+#include "models/core/model_config.h"
+#include "models/transformer/transformer_config.h"
 #include "models/layers/multihead_attention.h"
 
 namespace seqzoo {

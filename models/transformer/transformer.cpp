@@ -26,12 +26,10 @@ std::string layer_key(const char* name, size_t i) { return name + std::to_string
 TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t src_vocab,
                                            int64_t tgt_vocab)
     : options_(TransformerLayerOptions::from(config)) {
-  const auto& tc = config.transformer;
+  const auto& tc = config.options<TransformerConfig>();
   if (src_vocab <= kEosId || tgt_vocab <= kEosId)
     throw std::invalid_argument("transformer: vocabulary sizes must exceed the special ids (got " +
                                 std::to_string(src_vocab) + ", " + std::to_string(tgt_vocab) + ")");
-  if (tc.encoder_layers < 1 || tc.decoder_layers < 1)
-    throw std::invalid_argument("model.transformer: encoder_layers and decoder_layers must be >= 1");
   const int64_t d = options_.d_model;
   embed_scale_ = std::sqrt(static_cast<double>(d));
   tie_output_ = config.tie_embeddings;

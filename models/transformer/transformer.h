@@ -21,7 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "models/core/config.h"
+#include "models/core/model_config.h"
+#include "models/transformer/transformer_config.h"
 #include "models/core/model.h"
 #include "models/layers/positional.h"
 #include "models/transformer/layers.h"

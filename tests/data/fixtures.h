@@ -72,6 +72,11 @@ inline std::vector<std::string> generated_sentences(int n, bool german, uint64_t
   return out;
 }
 
+// Tokenizer files in a folder as a run directory lays them out (spm.model or spm.src/tgt.model).
+inline TokenizerPaths tokenizer_paths(const std::string& dir) {
+  return {dir + "/spm", dir + "/spm.src", dir + "/spm.tgt"};
+}
+
 // A joint unigram model (vocab ~150) trained once on generated de/en text.
 struct SharedTokenizer {
   TempDir dir;
@@ -84,7 +89,7 @@ struct SharedTokenizer {
     write_file(tgt_file, join_lines(generated_sentences(300, false, 12)));
     TokenizerConfig cfg;
     cfg.vocab_size = 150;
-    tok = train_tokenizers(dir.file("run"), src_file, tgt_file, cfg);
+    tok = train_tokenizers(tokenizer_paths(dir.file("run")), src_file, tgt_file, cfg);
   }
 };
 

@@ -127,9 +127,9 @@ TEST_CASE("tokenizer load errors name the file", "[data]") {
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()).find(corrupt) != std::string::npos);
   }
-  CHECK_THROWS_AS(load_tokenizers(dir.path().string()), std::runtime_error);
+  CHECK_THROWS_AS(load_tokenizers(testing::tokenizer_paths(dir.path().string())), std::runtime_error);
   try {
-    load_tokenizers(dir.path().string());
+    load_tokenizers(testing::tokenizer_paths(dir.path().string()));
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()).find(dir.path().string()) != std::string::npos);
   }
@@ -156,11 +156,11 @@ TEST_CASE("joint and separate tokenizers in a run directory", "[data]") {
 
   SECTION("joint: one spm.model shared by both sides, reloadable") {
     const std::string run = dir.file("joint");
-    const auto t = train_tokenizers(run, shared.src_file, shared.tgt_file, cfg);
+    const auto t = train_tokenizers(testing::tokenizer_paths(run), shared.src_file, shared.tgt_file, cfg);
     CHECK(t.joint());
     CHECK(std::filesystem::exists(run + "/spm.model"));
     CHECK_FALSE(std::filesystem::exists(run + "/spm.src.model"));
-    const auto loaded = load_tokenizers(run);
+    const auto loaded = load_tokenizers(testing::tokenizer_paths(run));
     CHECK(loaded.joint());
     CHECK(loaded.src->encode("Der Hund plays football") == t.src->encode("Der Hund plays football"));
   }
@@ -170,12 +170,12 @@ TEST_CASE("joint and separate tokenizers in a run directory", "[data]") {
     // A stale joint model must not shadow the new per-side models.
     std::filesystem::create_directories(run);
     std::filesystem::copy_file(shared.tok.src->path(), run + "/spm.model");
-    const auto t = train_tokenizers(run, shared.src_file, shared.tgt_file, cfg);
+    const auto t = train_tokenizers(testing::tokenizer_paths(run), shared.src_file, shared.tgt_file, cfg);
     CHECK_FALSE(t.joint());
     CHECK(std::filesystem::exists(run + "/spm.src.model"));
     CHECK(std::filesystem::exists(run + "/spm.tgt.model"));
     CHECK_FALSE(std::filesystem::exists(run + "/spm.model"));
-    const auto loaded = load_tokenizers(run);
+    const auto loaded = load_tokenizers(testing::tokenizer_paths(run));
     CHECK_FALSE(loaded.joint());
     // Each side round-trips its own language; "football" is frequent in the English file only,
     // so the two models segment it differently.
@@ -186,18 +186,18 @@ TEST_CASE("joint and separate tokenizers in a run directory", "[data]") {
     CHECK(loaded.src->encode_pieces("football") != loaded.tgt->encode_pieces("football"));
     // Only one side present: an error naming the missing file.
     std::filesystem::remove(run + "/spm.tgt.model");
-    CHECK_THROWS_WITH(load_tokenizers(run), Catch::Contains("spm.tgt.model"));
+    CHECK_THROWS_WITH(load_tokenizers(testing::tokenizer_paths(run)), Catch::Contains("spm.tgt.model"));
   }
   SECTION("an existing model is copied instead of training") {
     cfg.model = shared.tok.src->path();
     const std::string run = dir.file("copied");
-    const auto t = train_tokenizers(run, "/nonexistent/src", "/nonexistent/tgt", cfg);
+    const auto t = train_tokenizers(testing::tokenizer_paths(run), "/nonexistent/src", "/nonexistent/tgt", cfg);
     CHECK(t.joint());
     CHECK(std::filesystem::exists(run + "/spm.model"));
     CHECK(t.src->vocab_size() == shared.tok.src->vocab_size());
     CHECK(t.src->encode("Ein Mädchen, ein Hund.") == shared.tok.src->encode("Ein Mädchen, ein Hund."));
     cfg.model = dir.file("missing.model");
-    CHECK_THROWS_WITH(train_tokenizers(dir.file("copied2"), "", "", cfg),
+    CHECK_THROWS_WITH(train_tokenizers(testing::tokenizer_paths(dir.file("copied2")), "", "", cfg),
                       Catch::Contains("missing.model"));
   }
 }

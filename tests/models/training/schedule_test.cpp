@@ -1,0 +1,58 @@
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "models/training/schedule.h"
+
+using namespace seqzoo;
+
+TEST_CASE("learning-rate schedules", "[training]") {
+  TrainConfig c;
+  c.lr = 1e-3;
+  c.warmup_steps = 4;
+  c.min_lr = 1e-6;
+  SECTION("inverse_sqrt (Noam) with linear warmup") {
+    c.lr_schedule = "inverse_sqrt";
+    LrSchedule s(c);
+    CHECK(s.lr(1) == Approx(0.25e-3));
+    CHECK(s.lr(2) == Approx(0.5e-3));
+    CHECK(s.lr(4) == Approx(1e-3));
+    CHECK(s.lr(16) == Approx(0.5e-3));
+    CHECK(s.lr(400) == Approx(1e-4));
+    c.min_lr = 2e-4;
+    CHECK(LrSchedule(c).lr(400) == Approx(2e-4));  // floored after warmup
+    CHECK(LrSchedule(c).lr(1) == Approx(0.25e-3));
+  }
+  SECTION("constant with warmup") {
+    c.lr_schedule = "constant";
+    LrSchedule s(c);
+    CHECK(s.lr(1) == Approx(0.25e-3));
+    CHECK(s.lr(4) == Approx(1e-3));
+    CHECK(s.lr(100000) == Approx(1e-3));
+    CHECK_FALSE(s.on_validation(false));
+  }
+  SECTION("plateau decays after patience stalled validations, floored at min_lr") {
+    c.lr_schedule = "plateau";
+    c.warmup_steps = 0;
+    c.plateau_factor = 0.5;
+    c.plateau_patience = 2;
+    c.min_lr = 3e-4;
+    LrSchedule s(c);
+    CHECK(s.lr(10) == Approx(1e-3));
+    CHECK_FALSE(s.on_validation(false));
+    CHECK(s.on_validation(false));
+    CHECK(s.lr(10) == Approx(5e-4));
+    CHECK_FALSE(s.on_validation(true));   // an improvement resets the counter
+    CHECK_FALSE(s.on_validation(false));
+    CHECK(s.on_validation(false));
+    CHECK(s.lr(10) == Approx(3e-4));       // 2.5e-4 floored
+    LrSchedule restored(c);
+    restored.restore(s.scale(), s.stalled());
+    CHECK(restored.lr(10) == Approx(s.lr(10)));
+  }
+  SECTION("bad values") {
+    c.lr_schedule = "cosine";
+    CHECK_THROWS_AS(LrSchedule(c), std::invalid_argument);
+  }
+}

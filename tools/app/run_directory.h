@@ -1,0 +1,59 @@
+#pragma once
+// The one owner of a run directory's layout (DESIGN.md): every path of a run is spelled here.
+//
+//   <run>/config.yaml          the resolved config (what evaluate and translate rebuild the model from)
+//   <run>/spm.model            joint SentencePiece model (or spm.src.model + spm.tgt.model)
+//   <run>/checkpoints/         step-N.pt (the last train.keep_last), last.pt, best.pt, averaged.pt
+//   <run>/metrics.tsv          one row per log step and validation
+//   <run>/curves.svg           learning curves
+//   <run>/train.log            what training printed
+//   <run>/eval/                hypotheses written by seqzoo-evaluate
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/tokenizer.h"
+
+namespace seqzoo {
+
+class RunDirectory {
+ public:
+  explicit RunDirectory(std::string root);
+
+  const std::string& root() const { return root_; }
+  std::string config() const;
+  TokenizerPaths tokenizers() const;
+  // Plain-text copies of the training sides that SentencePiece trains on (removed afterwards).
+  std::string tokenizer_input(bool source) const;
+  std::string checkpoint_dir() const;
+  // "best", "last", "averaged" -> checkpoints/<name>.pt; anything else is taken as a path.
+  std::string checkpoint(const std::string& name) const;
+  std::string step_checkpoint(int64_t step) const;
+  // The step-N.pt files, by increasing N.
+  std::vector<std::string> step_checkpoints() const;
+  std::string metrics() const;
+  std::string curves() const;
+  std::string log() const;
+  std::string eval_dir() const;
+
+  bool exists() const;
+  bool has_config() const;
+  bool has_tokenizers() const;
+  bool has_checkpoint(const std::string& name) const;
+  // ", "-separated names of the .pt files in checkpoints/ ("" when none).
+  std::string list_checkpoints() const;
+  // Creates the folder (std::runtime_error naming it); checkpoints/ comes with the first checkpoint.
+  void create() const;
+
+  // Makes `step_path` the run's last.pt (and best.pt when `best`, or when there is none yet),
+  // atomically, then removes all but the newest keep_last step-N.pt files.
+  void publish_checkpoint(const std::string& step_path, bool best, int64_t keep_last) const;
+  // Averages the newest k step checkpoints into averaged.pt; returns its path.
+  std::string average_checkpoints(int64_t k) const;
+
+ private:
+  std::string path(const std::string& name) const;
+  std::string root_;
+};
+
+}  // namespace seqzoo

@@ -9,18 +9,12 @@
 namespace seqzoo {
 
 struct DataConfig {
-  std::string dir;
-  std::string src_lang = "de";
-  std::string tgt_lang = "en";
-  std::string train = "train";
-  std::string valid = "val";
-  std::string test = "test_2016_flickr";
-  int64_t min_len = 1;
-  int64_t max_len = 128;
+  std::string dir;                                           // doc and ranges in visit()
+  std::string src_lang = "de", tgt_lang = "en";
+  std::string train = "train", valid = "val", test = "test_2016_flickr";
+  int64_t min_len = 1, max_len = 128;
   double max_len_ratio = 3.0;
-  int64_t batch_tokens = 4096;
-  int64_t max_sentences = 0;
-  int64_t max_train_pairs = 0;
+  int64_t batch_tokens = 4096, max_sentences = 0, max_train_pairs = 0;
 
   void visit(FieldVisitor& v) {
     v.field("dir", dir, "corpus folder; empty = $SEQZOO_DATA, else ../shared/data/multi30k");

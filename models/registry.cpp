@@ -21,6 +21,7 @@ const std::vector<Family>& families() {
   static const std::vector<Family> table = {
       {"seq2seq", make_seq2seq, [](ModelConfig& c) { c.add_options<RnnConfig>(); },
        {{"rnn.cell=lstm"},
+        {"rnn.cell=lstm", "rnn.bidirectional=true", "rnn.reverse_source=true"},
         {"rnn.cell=gru", "rnn.bidirectional=true"},
         {"rnn.cell=gru", "rnn.context_every_step=true", "rnn.reverse_source=true"}}},
       {"attention", make_attention,
@@ -31,7 +32,8 @@ const std::vector<Family>& families() {
        {{"attention.type=bahdanau"},
         {"attention.type=dot", "attention.input_feeding=false"},
         {"attention.type=general", "rnn.cell=gru", "rnn.bidirectional=true"},
-        {"attention.type=concat"}}},
+        {"attention.type=general", "attention.input_feeding=false"},
+        {"attention.type=concat", "rnn.reverse_source=true"}}},
       {"transformer", make_transformer, [](ModelConfig& c) { c.add_options<TransformerConfig>(); },
        {{"transformer.pre_norm=true"}, {"transformer.pre_norm=false", "transformer.activation=gelu"}}},
   };

@@ -1,7 +1,7 @@
 #pragma once
 // The families: the only list of them. Each row names a family, how to build it, which option
 // sections it declares (model.<section>) and the architecture variants its contract test covers
-// (tests/models/family_contract_test.cpp). Above the families; nothing below includes this.
+// (tests/models/core/model_test.cpp). Above the families; nothing below includes this.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 
 namespace seqzoo {
@@ -82,28 +83,8 @@ class ParseVisitor : public FieldVisitor {
   ParseVisitor(const YAML::Node& node, std::string prefix, const std::string& origin, std::vector<std::string>* seen)
       : node_(node), prefix_(std::move(prefix)), origin_(origin), seen_(seen) {}
 
-  void field(const char* k, int64_t& v, const char*, Range range) override {
-    YAML::Node n = take(k);
-    if (!n) return;
-    const std::string s = scalar(n, k, "an integer");
-    errno = 0;
-    char* end = nullptr;
-    long long x = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || errno == ERANGE) type_error(n, k, "an integer", s);
-    in_range(n, k, static_cast<double>(x), range, true);
-    v = x;
-  }
-  void field(const char* k, double& v, const char*, Range range) override {
-    YAML::Node n = take(k);
-    if (!n) return;
-    const std::string s = scalar(n, k, "a number");
-    errno = 0;
-    char* end = nullptr;
-    double x = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x)) type_error(n, k, "a number", s);
-    in_range(n, k, x, range, false);
-    v = x;
-  }
+  void field(const char* k, int64_t& v, const char*, Range range) override { number(k, v, range, "an integer"); }
+  void field(const char* k, double& v, const char*, Range range) override { number(k, v, range, "a number"); }
   void field(const char* k, bool& v, const char*) override {
     YAML::Node n = take(k);
     if (!n) return;
@@ -160,6 +141,19 @@ class ParseVisitor : public FieldVisitor {
     consumed_.push_back(k);
     if (seen_) seen_->push_back(join_path(prefix_, k));
     return n;
+  }
+  template <class T>
+  void number(const char* k, T& v, const Range& range, const char* expected) {
+    YAML::Node n = take(k);
+    if (!n) return;
+    const std::string s = scalar(n, k, expected);
+    constexpr bool integer = std::is_integral<T>::value;
+    errno = 0;
+    char* end = nullptr;
+    const double x = integer ? static_cast<double>(std::strtoll(s.c_str(), &end, 10)) : std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x)) type_error(n, k, expected, s);
+    in_range(n, k, x, range, integer);
+    v = integer ? static_cast<T>(std::strtoll(s.c_str(), nullptr, 10)) : static_cast<T>(x);
   }
   std::string scalar(const YAML::Node& n, const char* k, const char* expected) {
     if (!n.IsScalar()) type_error(n, k, expected, n.IsMap() ? "a mapping" : n.IsSequence() ? "a list" : "null");
@@ -289,6 +283,12 @@ std::vector<std::string> split_path(const std::string& path) {
 // Moves root[from...] to root[to...] (sections created as needed) unless `to` is already set.
 void move_key(YAML::Node& root, const std::string& from, const std::string& to) {
   const auto src = split_path(from), dst = split_path(to);
+  if (to.empty()) {  // dropped
+    if (src.size() == 1 && root.IsMap() && root[src[0]].IsDefined()) {
+      root.remove(src[0]);
+      return;
+    }
+  }
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < src.size(); ++i) {
     if (!chain.back().IsMap() || !chain.back()[src[i]].IsDefined()) return;
@@ -298,6 +298,7 @@ void move_key(YAML::Node& root, const std::string& from, const std::string& to) 
   YAML::Node value = YAML::Clone(chain.back()[src.back()]);
   chain.back().remove(src.back());
   for (size_t i = chain.size() - 1; i > 0 && chain[i].size() == 0; --i) chain[i - 1].remove(src[i - 1]);
+  if (to.empty()) return;
   std::vector<YAML::Node> target{root};
   for (size_t i = 0; i + 1 < dst.size(); ++i) {
     if (!target.back()[dst[i]].IsMap()) target.back()[dst[i]] = YAML::Node(YAML::NodeType::Map);

@@ -50,7 +50,7 @@ using VisitFn = std::function<void(FieldVisitor&)>;
 // values throw std::invalid_argument "<origin>:<line>: <full.key>: ...". Returns the full paths
 // of the keys set.
 // `renamed` maps keys that moved (old full path -> new full path): a file written before the move
-// still loads, its value taking the new key.
+// still loads, its value taking the new key. An empty new path drops the key (and its section).
 struct RenamedKey {
   std::string from, to;
 };

@@ -41,6 +41,12 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+std::string format_printf(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+
 std::string format_number(double value, int digits) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%.*g", digits, value);

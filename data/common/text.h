@@ -13,6 +13,8 @@ std::string xml_escape(const std::string& s);
 
 // "45s", "12m03s", "3h07m12s".
 std::string format_duration(double seconds);
+// One number through a printf format ("%.3f", "%.2e").
+std::string format_printf(const char* format, double value);
 // A compact float: "4.1e-04", "3.412", ... (printf %.*g).
 std::string format_number(double value, int digits);
 

@@ -30,7 +30,7 @@ class Seq2SeqModelImpl : public torch::nn::Module {
   // attention store the step's attention over the source in state "attention" [R,S].
   virtual torch::Tensor step(const torch::Tensor& prev_tokens, DecoderState& state) = 0;
 
-  // Registry name of the family ("seq2seq", "attention", "transformer").
+  // The family's name in the registry (models/registry.cpp).
   virtual std::string family() const = 0;
 };
 

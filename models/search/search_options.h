@@ -9,14 +9,12 @@
 namespace seqzoo {
 
 struct SearchOptions {
-  int64_t beam_size = 5;
+  int64_t beam_size = 5;                                     // doc and ranges in visit()
   double alpha = 0.6;
   std::string length_norm = "gnmt";
   double max_len_a = 1.5;
-  int64_t max_len_b = 10;
-  int64_t nbest = 1;
-  int64_t batch_tokens = 4000;
-  int64_t max_input_tokens = 256;
+  int64_t max_len_b = 10, nbest = 1;
+  int64_t batch_tokens = 4000, max_input_tokens = 256;
   // Not a config key: collect state "attention" per output token (alignments, plots).
   bool keep_attention = false;
 

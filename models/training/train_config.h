@@ -8,35 +8,26 @@
 namespace seqzoo {
 
 struct TrainConfig {
+  // Members grouped by topic; each key's doc and range are in visit().
   int64_t seed = 1;
-  int64_t max_steps = 0;
-  int64_t max_epochs = 0;
+  int64_t max_steps = 0, max_epochs = 0;                     // stopping
   double max_minutes = 0;
-  std::string optimizer = "adam";
-  double lr = 5e-4;
-  double beta1 = 0.9;
-  double beta2 = 0.98;
-  double eps = 1e-9;
-  double weight_decay = 0.0;
-  std::string lr_schedule = "inverse_sqrt";
+  std::string optimizer = "adam";                            // optimizer
+  double lr = 5e-4, beta1 = 0.9, beta2 = 0.98, eps = 1e-9, weight_decay = 0.0;
+  std::string lr_schedule = "inverse_sqrt";                  // schedule
   int64_t warmup_steps = 4000;
   double plateau_factor = 0.5;
   int64_t plateau_patience = 2;
-  double min_lr = 1e-6;
-  double clip_norm = 1.0;
+  double min_lr = 1e-6, clip_norm = 1.0;                     // gradients and loss
   int64_t update_freq = 1;
   double label_smoothing = 0.1;
-  int64_t log_every = 100;
-  int64_t valid_every = 1000;
+  int64_t log_every = 100, valid_every = 1000;               // reports and validation
   bool valid_bleu = true;
-  int64_t valid_beam = 1;
-  int64_t valid_max_sentences = 0;
+  int64_t valid_beam = 1, valid_max_sentences = 0;
   std::string best_metric = "bleu";
-  int64_t patience = 0;
-  int64_t keep_last = 3;
-  int64_t max_bad_steps = 10;
+  int64_t patience = 0, keep_last = 3, max_bad_steps = 10;   // early stopping, checkpoints, NaN guard
   std::string precision = "fp32";
-  bool tune_alpha = false;
+  bool tune_alpha = false;                                   // after training
 
   void visit(FieldVisitor& v) {
     v.field("seed", seed, "seeds parameters, dropout and batch order");

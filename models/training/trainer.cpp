@@ -18,40 +18,12 @@ namespace seqzoo {
 
 namespace {
 
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
 // fp16 dynamic loss scaling (Micikevicius et al. 2018, "Mixed Precision Training").
 constexpr double kInitialLossScale = 65536.0;
 constexpr int64_t kLossScaleWindow = 2000;
 constexpr double kMinLossScale = 1e-4;
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-VectorBatchSource::VectorBatchSource(std::vector<Batch> batches, bool shuffle, uint64_t seed)
-    : batches_(std::move(batches)), shuffle_(shuffle), seed_(seed) {}
-
-int64_t VectorBatchSource::begin_epoch(int64_t epoch) {
-  order_.resize(batches_.size());
-  for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int64_t>(i);
-  if (shuffle_) {  // Fisher-Yates with a portable engine: the same order on every platform
-    std::mt19937_64 rng(seed_ + static_cast<uint64_t>(epoch));
-    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
-  }
-  return static_cast<int64_t>(order_.size());
-}
-
-Batch VectorBatchSource::batch(int64_t index) {
-  return batches_.at(static_cast<size_t>(order_.at(static_cast<size_t>(index))));
-}
 
 // ---------------------------------------------------------------------------------------------
 Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, const ValidationSet* valid,
@@ -83,12 +55,16 @@ Trainer::Trainer(const TrainConfig& config, ModelPtr model, BatchSource& train, 
 
 Trainer::~Trainer() = default;
 
+double Trainer::now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 void Trainer::log(const std::string& line) {
   if (options_.out) *options_.out << line << std::endl;
   if (options_.reporter) options_.reporter->line(line);
 }
 
-double Trainer::elapsed() const { return elapsed_base_ + (now_seconds() - start_wall_); }
+double Trainer::elapsed() const { return elapsed_base_ + (Trainer::now() - start_wall_); }
 
 std::string Trainer::metric_name() const {
   if (config_.best_metric == "bleu" && config_.valid_bleu && valid_ && valid_->bleu) return "bleu";
@@ -118,7 +94,7 @@ std::string Trainer::eta(double elapsed_now) const {
   double best = std::numeric_limits<double>::infinity();
   const int64_t done = state_.step - start_step_;
   if (done > 0) {
-    const double per_update = (now_seconds() - start_wall_) / static_cast<double>(done);
+    const double per_update = (Trainer::now() - start_wall_) / static_cast<double>(done);
     if (config_.max_steps > 0)
       best = std::min(best, static_cast<double>(std::max<int64_t>(0, config_.max_steps - state_.step)) * per_update);
     if (config_.max_epochs > 0 && plan_size_ > 0) {
@@ -249,113 +225,8 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
   return true;
 }
 
-ValidResult Trainer::validate() {
-  ValidResult r;
-  if (!valid_) return r;
-  const double t0 = now_seconds();
-  const bool was_training = model_->is_training();
-  model_->eval();
-  try {
-    torch::NoGradGuard no_grad;
-    auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(options_.device);
-    torch::Tensor loss = torch::zeros({}, fopts), nll = torch::zeros({}, fopts);
-    for (const auto& hb : valid_->batches) {
-      Batch b = to_device(hb);
-      AutocastScope autocast(autocast_, options_.device.type(), autocast_dtype_);
-      LossSums sums = label_smoothed_loss(model_->forward(b), b.tgt_out, config_.label_smoothing);
-      loss.add_(sums.loss);
-      nll.add_(sums.nll);
-      r.tokens += hb.tgt_tokens;
-    }
-    const double n = static_cast<double>(std::max<int64_t>(r.tokens, 1));
-    r.loss = r.tokens ? loss.item<double>() / n : std::numeric_limits<double>::quiet_NaN();
-    r.nll = r.tokens ? nll.item<double>() / n : std::numeric_limits<double>::quiet_NaN();
-    r.ppl = std::exp(r.nll);
-    if (config_.valid_bleu && valid_->bleu) r.bleu = valid_->bleu(*model_, options_.device);
-    if (options_.dist) {  // every rank validates; rank 0's numbers decide, identically everywhere
-      auto t = torch::tensor({r.loss, r.nll, r.ppl, r.bleu}, torch::kFloat64);
-      options_.dist->broadcast(t, 0);
-      r.loss = t[0].item<double>();
-      r.nll = t[1].item<double>();
-      r.ppl = t[2].item<double>();
-      r.bleu = t[3].item<double>();
-    }
-  } catch (...) {
-    model_->train(was_training);
-    throw;
-  }
-  model_->train(was_training);
-  r.seconds = now_seconds() - t0;
-  return r;
-}
-
-void Trainer::run_validation(bool scheduled, int64_t epoch, std::string& stop_reason) {
-  if (!valid_) {
-    last_valid_step_ = state_.step;
-    save(/*improved=*/true);
-    return;
-  }
-  if (!warned_metric_ && metric_name() != config_.best_metric) {
-    log("note: best_metric " + config_.best_metric + " needs validation BLEU (valid_bleu and a decoder); using loss");
-    warned_metric_ = true;
-  }
-  ValidResult r = validate();
-  last_valid_ = r;
-  last_valid_step_ = state_.step;
-  const bool bleu = metric_name() == "bleu";
-  const double m = bleu ? r.bleu : r.nll;
-  auto better = [&](double a, double b) { return std::isfinite(a) && (bleu ? a > b : a < b); };
-  const bool improved = !state_.has_best ? std::isfinite(m) : better(m, state_.best_metric);
-  if (improved) {
-    state_.has_best = true;
-    state_.best_metric = m;
-    state_.best_step = state_.step;
-  }
-  if (scheduled) {  // only scheduled validations drive plateau decay and early stopping
-    const bool sched_improved = !state_.has_sched_best ? std::isfinite(m) : better(m, state_.sched_best_metric);
-    if (sched_improved) {
-      state_.has_sched_best = true;
-      state_.sched_best_metric = m;
-      state_.stalled_validations = 0;
-    } else {
-      state_.stalled_validations += 1;
-    }
-    if (schedule_.on_validation(sched_improved))
-      log("lr decayed to " + fmt("%.2e", schedule_.lr(state_.step + 1)) + " after " +
-          std::to_string(config_.plateau_patience) + " validations without improvement");
-    state_.lr_scale = schedule_.scale();
-    state_.lr_stalled = schedule_.stalled();
-    if (config_.patience > 0 && state_.stalled_validations >= config_.patience && stop_reason.empty())
-      stop_reason = "early_stopping";
-  }
-  const double el = elapsed();
-  std::ostringstream line;
-  line << "valid | step " << state_.step << " | epoch " << epoch << " | loss " << fmt("%.3f", r.loss) << " | nll "
-       << fmt("%.3f", r.nll) << " | ppl " << fmt("%.2f", r.ppl);
-  if (!std::isnan(r.bleu)) line << " | bleu " << fmt("%.2f", r.bleu);
-  if (state_.has_best)
-    line << " | best " << metric_name() << " " << fmt(bleu ? "%.2f" : "%.3f", state_.best_metric) << " (step "
-         << state_.best_step << ")";
-  line << " | " << format_duration(r.seconds) << " | " << format_duration(el) << " elapsed";
-  log(line.str());
-  MetricsRow row;
-  row.step = state_.step;
-  row.epoch = epoch;
-  row.kind = "valid";
-  row.lr = last_lr_;
-  row.valid_loss = r.loss;
-  row.valid_nll = r.nll;
-  row.valid_ppl = r.ppl;
-  row.valid_bleu = r.bleu;
-  row.elapsed = el;
-  report(row);
-  save(improved);
-  if (options_.reporter) options_.reporter->flush();
-  log_start_ += r.seconds;  // keep validation time out of the training throughput
-}
-
 void Trainer::log_progress(int64_t epoch) {
-  const double t = now_seconds();
+  const double t = Trainer::now();
   const double loss_sum = log_loss_.item<double>(), nll_sum = log_nll_.item<double>();
   const double dt = std::max(t - log_start_, 1e-9);
   const double n = static_cast<double>(std::max<int64_t>(log_tgt_tokens_, 1));
@@ -371,9 +242,9 @@ void Trainer::log_progress(int64_t epoch) {
   row.tgt_tok_s = static_cast<double>(log_tgt_tokens_) / dt;
   row.elapsed = elapsed();
   std::ostringstream line;
-  line << "step " << row.step << " | epoch " << epoch << " | loss " << fmt("%.3f", row.loss) << " | nll "
-       << fmt("%.3f", row.nll) << " | ppl " << fmt("%.1f", row.ppl) << " | lr " << fmt("%.1e", row.lr) << " | src "
-       << fmt("%.0f", row.src_tok_s) << " tok/s | tgt " << fmt("%.0f", row.tgt_tok_s) << " tok/s | "
+  line << "step " << row.step << " | epoch " << epoch << " | loss " << format_printf("%.3f", row.loss) << " | nll "
+       << format_printf("%.3f", row.nll) << " | ppl " << format_printf("%.1f", row.ppl) << " | lr " << format_printf("%.1e", row.lr) << " | src "
+       << format_printf("%.0f", row.src_tok_s) << " tok/s | tgt " << format_printf("%.0f", row.tgt_tok_s) << " tok/s | "
        << format_duration(row.elapsed) << " elapsed";
   const std::string e = eta(row.elapsed);
   if (!e.empty()) line << " | ETA " << e;
@@ -383,7 +254,7 @@ void Trainer::log_progress(int64_t epoch) {
   log_loss_.zero_();
   log_nll_.zero_();
   log_tgt_tokens_ = log_src_tokens_ = log_updates_ = 0;
-  log_start_ = now_seconds();
+  log_start_ = Trainer::now();
 }
 
 void Trainer::report(const MetricsRow& row) {
@@ -415,7 +286,7 @@ void Trainer::resume() {
 }
 
 TrainResult Trainer::train() {
-  start_wall_ = now_seconds();
+  start_wall_ = Trainer::now();
   if (!options_.resume_from.empty()) resume();
   if (options_.dist) options_.dist->broadcast_parameters(*model_);  // all ranks start from rank 0's weights
   elapsed_base_ = state_.elapsed_seconds;
@@ -433,7 +304,7 @@ TrainResult Trainer::train() {
   log_loss_.zero_();
   log_nll_.zero_();
   log_tgt_tokens_ = log_src_tokens_ = log_updates_ = 0;
-  log_start_ = now_seconds();
+  log_start_ = Trainer::now();
   plan_epoch_ = 0;
   queue_.clear();
 
@@ -492,7 +363,7 @@ TrainResult Trainer::train() {
   if (options_.reporter) options_.reporter->flush();
   log("stopped (" + reason + ") at step " + std::to_string(state_.step) + ", epoch " + std::to_string(epoch) + " after " +
       format_duration(elapsed()) + (state_.has_best ? "; best " + metric_name() + " " +
-                                                          fmt("%.3f", state_.best_metric) + " at step " +
+                                                          format_printf("%.3f", state_.best_metric) + " at step " +
                                                           std::to_string(state_.best_step)
                                                     : ""));
   TrainResult result;

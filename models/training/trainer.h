@@ -38,20 +38,6 @@ class BatchSource {
   virtual Batch batch(int64_t index) = 0;
 };
 
-// A fixed list of batches; with shuffle their order is permuted per epoch by seed + epoch.
-class VectorBatchSource : public BatchSource {
- public:
-  VectorBatchSource(std::vector<Batch> batches, bool shuffle, uint64_t seed);
-  int64_t begin_epoch(int64_t epoch) override;
-  Batch batch(int64_t index) override;
-
- private:
-  std::vector<Batch> batches_;
-  std::vector<int64_t> order_;
-  bool shuffle_;
-  uint64_t seed_;
-};
-
 // The validation data: teacher-forced batches for loss/perplexity and, optionally, a BLEU scorer
 // that decodes the set (called with the model in eval mode under NoGradGuard).
 struct ValidationSet {
@@ -130,6 +116,7 @@ class Trainer {
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
 
  private:
+  static double now();  // steady clock, seconds
   struct Pending {
     Batch batch;  // on the device
   };

@@ -17,9 +17,7 @@
 namespace seqzoo {
 
 struct TransformerLayerOptions {
-  int64_t d_model = 256;
-  int64_t heads = 4;
-  int64_t ffn_dim = 1024;
+  int64_t d_model = 256, heads = 4, ffn_dim = 1024;
   double dropout = 0.1;             // on sublayer outputs (before the residual sum)
   double attention_dropout = 0.0;   // on attention weights
   double activation_dropout = 0.0;  // after the FFN activation

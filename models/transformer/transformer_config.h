@@ -11,14 +11,10 @@ namespace seqzoo {
 struct TransformerConfig {
   static constexpr const char* kSection = "transformer";
   static constexpr const char* kDoc = "Transformer (family transformer)";
-  int64_t d_model = 256;
-  int64_t ffn_dim = 1024;
-  int64_t heads = 4;
-  int64_t encoder_layers = 3;
-  int64_t decoder_layers = 3;
+  int64_t d_model = 256, ffn_dim = 1024, heads = 4;          // widths (doc and ranges in visit())
+  int64_t encoder_layers = 3, decoder_layers = 3;
   bool pre_norm = true;
-  double attention_dropout = 0.0;
-  double activation_dropout = 0.0;
+  double attention_dropout = 0.0, activation_dropout = 0.0;
   std::string activation = "relu";
 
   void visit(FieldVisitor& v) {

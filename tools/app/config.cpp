@@ -9,14 +9,14 @@
 namespace seqzoo {
 namespace {
 
-// Keys that moved (old -> new): a config written before the move (a run directory's config.yaml)
-// still loads.
-const std::vector<RenamedKey>& renamed_keys() {
-  static const std::vector<RenamedKey> table = {{"search.tune_alpha", "train.tune_alpha"}};
-  return table;
+// Keys that moved (old -> new; "" = dropped): a config written before the move (a run directory's
+// config.yaml) still loads.
+std::vector<RenamedKey> renamed_keys(bool with_train) {
+  if (with_train) return {{"search.tune_alpha", "train.tune_alpha"}};
+  return {{"search.tune_alpha", ""}, {"train", ""}};  // inference: training's section is not read
 }
 
-void expand_run_dir(Config& c) {
+void expand_run_dir(RunSettings& c) {
   auto replace_all = [](std::string& s, const std::string& from, const std::string& to) {
     for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
   };
@@ -24,12 +24,13 @@ void expand_run_dir(Config& c) {
   replace_all(c.run_dir, "{tgt_lang}", c.data.tgt_lang);
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
-
+// Parses files and overrides in turn onto one config struct (Config, or RunSettings for inference).
+template <class C>
 class Loader {
  public:
+  explicit Loader(bool with_train) : renamed_(renamed_keys(with_train)) {}
   void text(const std::string& yaml, const std::string& origin) {
-    add(parse_config_text(yaml, origin, visit(), renamed_keys()));
+    add(parse_config_text(yaml, origin, visit(), renamed_));
     origins_.push_back(origin);
   }
   void file(const std::string& path) {
@@ -41,18 +42,18 @@ class Loader {
     }
     text(yaml, path);
   }
-  Config finish(const std::vector<std::string>& overrides) {
+  C finish(const std::vector<std::string>& overrides) {
     for (const auto& o : overrides) add({apply_config_override(o, visit())});
-    if (!has(seen_, "model.family")) {
-      std::string from;
+    if (std::find(seen_.begin(), seen_.end(), "model.family") == seen_.end()) {
+      std::string from, known;
       for (const auto& o : origins_) from += (from.empty() ? "" : ", ") + o;
-      std::string known;
       for (const auto& f : config_.model.families) known += (known.empty() ? "" : ", ") + f;
       throw std::invalid_argument((from.empty() ? std::string("config") : from) +
                                   ": model.family: missing required key (one of " + known + ")");
     }
     expand_run_dir(config_);
-    validate_config(config_);
+    check_config_ranges(visit());
+    config_.check();
     return config_;
   }
 
@@ -61,13 +62,14 @@ class Loader {
     return [this](FieldVisitor& v) { config_.visit(v); };
   }
   void add(const std::vector<std::string>& paths) { seen_.insert(seen_.end(), paths.begin(), paths.end()); }
-  Config config_;
+  C config_;
+  std::vector<RenamedKey> renamed_;
   std::vector<std::string> seen_, origins_;
 };
 
 }  // namespace
 
-void Config::visit(FieldVisitor& v) {
+void RunSettings::visit(FieldVisitor& v) {
   v.field("run_dir", run_dir,
           "run directory: train writes it, evaluate and translate read it; {src_lang} and {tgt_lang} are replaced");
   v.field("device", device, "compute device", {"cpu", "cuda", "auto"});
@@ -75,19 +77,36 @@ void Config::visit(FieldVisitor& v) {
   v.section("data", "parallel corpus and batching", [&](FieldVisitor& s) { data.visit(s); });
   v.section("tokenizer", "SentencePiece subword model", [&](FieldVisitor& s) { tokenizer.visit(s); });
   v.section("model", "model family and sizes", [&](FieldVisitor& s) { model.visit(s); });
-  v.section("train", "optimisation, validation, checkpoints", [&](FieldVisitor& s) { train.visit(s); });
   v.section("search", "decoding (greedy / beam search)", [&](FieldVisitor& s) { search.visit(s); });
 }
 
+void RunSettings::check() const {
+  data.check();
+  tokenizer.check();
+  model.check();
+  search.check();
+}
+
+void Config::visit(FieldVisitor& v) {
+  RunSettings::visit(v);
+  v.section("train", "optimisation, validation, checkpoints", [&](FieldVisitor& s) { train.visit(s); });
+}
+
+RunSettings load_run_settings(const std::string& path) {
+  Loader<RunSettings> loader(/*with_train=*/false);
+  loader.file(path);
+  return loader.finish({});
+}
+
 Config parse_config(const std::string& yaml_text, const std::string& origin, const std::vector<std::string>& overrides) {
-  Loader loader;
+  Loader<Config> loader(/*with_train=*/true);
   loader.text(yaml_text, origin);
   return loader.finish(overrides);
 }
 
 Config load_config(const std::vector<std::string>& paths, const std::vector<std::string>& overrides) {
   if (paths.empty()) throw std::invalid_argument("no config file given");
-  Loader loader;
+  Loader<Config> loader(/*with_train=*/true);
   for (const auto& p : paths) loader.file(p);
   return loader.finish(overrides);
 }
@@ -105,11 +124,8 @@ std::string dump_config(const Config& config, bool comments) {
 void validate_config(const Config& c) {
   Config copy = c;
   check_config_ranges([&](FieldVisitor& v) { copy.visit(v); });
-  c.data.check();
-  c.tokenizer.check();
-  c.model.check();
+  c.check();
   c.train.check();
-  c.search.check();
 }
 
 }  // namespace seqzoo

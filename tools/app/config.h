@@ -1,27 +1,16 @@
 #pragma once
-// The whole configuration of a run: the run-level keys and each component's own section
-// (data, tokenizer, model, train, search), composed from several YAML files and --set overrides.
-#include <cstdint>
+// The whole configuration of a run: the run settings (tools/app/run_settings.h) and training's own
+// section, composed from several YAML files and --set overrides.
 #include <string>
 #include <vector>
 
-#include "data/data_config.h"
-#include "models/core/model_config.h"
-#include "models/registry.h"
-#include "models/search/search_options.h"
 #include "models/training/train_config.h"
+#include "tools/app/run_settings.h"
 
 namespace seqzoo {
 
-struct Config {
-  std::string run_dir = "runs/default";
-  std::string device = "auto";
-  int64_t threads = 0;
-  DataConfig data;
-  TokenizerConfig tokenizer;
-  ModelConfig model = default_model_config();
+struct Config : RunSettings {
   TrainConfig train;
-  SearchOptions search;
 
   void visit(FieldVisitor& v);
 };

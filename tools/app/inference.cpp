@@ -14,7 +14,7 @@ LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, 
   if (!run.has_config())
     throw std::runtime_error("run directory " + run_dir + " has no config.yaml (not a seqzoo-train run?)");
   LoadedModel loaded;
-  loaded.config = load_config(run.config());
+  loaded.config = load_run_settings(run.config());
   loaded.tok = load_tokenizers(run.tokenizers());
   loaded.model = build_model(loaded.config.model, loaded.tok.src->vocab_size(), loaded.tok.tgt->vocab_size());
   const std::string path = run.checkpoint(checkpoint);

@@ -7,12 +7,12 @@
 
 #include "data/tokenizer.h"
 #include "models/core/model.h"
-#include "tools/app/config.h"
+#include "tools/app/run_settings.h"
 
 namespace seqzoo {
 
 struct LoadedModel {
-  Config config;
+  RunSettings config;  // the run's config.yaml without its train: section
   Tokenizers tok;
   ModelPtr model;
   torch::Device device = torch::kCPU;

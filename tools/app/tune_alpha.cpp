@@ -10,6 +10,7 @@
 #include "data/common/files.h"
 #include "data/corpus.h"
 #include "models/training/sources.h"
+#include "tools/app/config.h"
 #include "tools/app/inference.h"
 #include "tools/app/run_directory.h"
 
@@ -33,7 +34,7 @@ double tune_alpha(const std::string& run_dir, const torch::Device& device, std::
   const auto t0 = std::chrono::steady_clock::now();
   const RunDirectory run(run_dir);
   LoadedModel lm = load_run(run_dir, "best", device);
-  Config config = lm.config;
+  Config config = load_config(run.config());  // with train: (validation settings), written back below
   if (config.data.valid.empty())
     throw std::invalid_argument(run.config() + ": data.valid is empty; tuning alpha needs a validation set");
   RawCorpus raw = read_split(config.data, config.data.valid);

@@ -1,5 +1,5 @@
 #pragma once
-// Shared helpers for the RNN family tests: tiny configs and batches.
+// Helpers for the RNN family tests (rnn_model_test.cpp): tiny configs of every RNN variant, batches.
 #include <torch/torch.h>
 
 #include <sstream>
@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "data/batch.h"
-#include "models/core/config.h"
+#include "models/core/model_config.h"
+#include "models/rnn/rnn_config.h"
 
 namespace seqzoo {
 namespace rnn_test {
@@ -32,15 +33,15 @@ struct Variant {
     c.dropout = 0.2;  // off in eval mode
     c.tie_embeddings = tie;
     c.init_range = 0.3;
-    c.rnn.cell = cell;
-    c.rnn.hidden_dim = hidden;
-    c.rnn.layers = layers;
-    c.rnn.bidirectional = bidirectional;
-    c.rnn.reverse_source = reverse_source;
-    c.rnn.context_every_step = context_every_step;
-    c.attention.type = attention;
-    c.attention.attention_dim = 10;
-    c.attention.input_feeding = input_feeding;
+    c.options<RnnConfig>().cell = cell;
+    c.options<RnnConfig>().hidden_dim = hidden;
+    c.options<RnnConfig>().layers = layers;
+    c.options<RnnConfig>().bidirectional = bidirectional;
+    c.options<RnnConfig>().reverse_source = reverse_source;
+    c.options<RnnConfig>().context_every_step = context_every_step;
+    c.options<AttentionConfig>().type = attention;
+    c.options<AttentionConfig>().attention_dim = 10;
+    c.options<AttentionConfig>().input_feeding = input_feeding;
     return c;
   }
   std::string name() const {

@@ -16,6 +16,7 @@
 #include "models/training/optim.h"
 #include "models/training/train_checkpoint.h"
 #include "models/transformer/transformer_config.h"
+#include "models/training/sources.h"
 #include "models/training/trainer.h"
 #include "tests/models/training/mock_model.h"
 #include "tests/tools/app/run_fixture.h"

@@ -2,7 +2,8 @@
 // Shared helper for the Transformer tests: a tiny config (d_model 16, 2 heads, 2+2 layers).
 #include <string>
 
-#include "models/core/config.h"
+#include "tools/app/config.h"
+#include "models/transformer/transformer_config.h"
 
 namespace seqzoo {
 
@@ -11,15 +12,15 @@ inline ModelConfig tiny_transformer_config(bool pre_norm, bool tie, const std::s
   c.family = "transformer";
   c.dropout = 0.1;
   c.tie_embeddings = tie;
-  c.transformer.d_model = 16;
-  c.transformer.ffn_dim = 32;
-  c.transformer.heads = 2;
-  c.transformer.encoder_layers = 2;
-  c.transformer.decoder_layers = 2;
-  c.transformer.pre_norm = pre_norm;
-  c.transformer.attention_dropout = 0.1;
-  c.transformer.activation_dropout = 0.1;
-  c.transformer.activation = activation;
+  c.options<TransformerConfig>().d_model = 16;
+  c.options<TransformerConfig>().ffn_dim = 32;
+  c.options<TransformerConfig>().heads = 2;
+  c.options<TransformerConfig>().encoder_layers = 2;
+  c.options<TransformerConfig>().decoder_layers = 2;
+  c.options<TransformerConfig>().pre_norm = pre_norm;
+  c.options<TransformerConfig>().attention_dropout = 0.1;
+  c.options<TransformerConfig>().activation_dropout = 0.1;
+  c.options<TransformerConfig>().activation = activation;
   return c;
 }
 

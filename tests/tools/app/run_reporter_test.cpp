@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "models/training/train_checkpoint.h"
+#include "models/training/sources.h"
 #include "models/training/trainer.h"
 #include "tests/models/training/mock_model.h"
 #include "tests/tools/app/run_fixture.h"

@@ -17,6 +17,7 @@
 #include "tools/app/curves.h"
 #include "data/common/text.h"
 #include "data/common/files.h"
+#include "models/training/sources.h"
 #include "models/training/trainer.h"
 #include "tests/models/training/mock_model.h"
 #include "tests/models/training/distributed/multiprocess.h"

@@ -77,17 +77,8 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& files, const std::str
       throw std::invalid_argument("tokenizer training: file name contains a comma: " + f);
     }
   }
-  if (config.vocab_size <= 4) {
-    throw std::invalid_argument("tokenizer.vocab_size must exceed the 4 special pieces, got " +
-                                std::to_string(config.vocab_size));
-  }
-  if (config.character_coverage <= 0.0 || config.character_coverage > 1.0) {
-    throw std::invalid_argument("tokenizer.character_coverage must be in (0, 1], got " +
-                                std::to_string(config.character_coverage));
-  }
-  if (config.input_sentence_size < 0) {
-    throw std::invalid_argument("tokenizer.input_sentence_size must be >= 0");
-  }
+  TokenizerConfig checked = config;  // the ranges declared in TokenizerConfig::visit
+  check_config_ranges([&](FieldVisitor& v) { v.section("tokenizer", "", [&](FieldVisitor& s) { checked.visit(s); }); });
 
   spm::Flags args = {
       {"input", join(files, ",")},

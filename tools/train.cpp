@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
         ("resume", "continue from <run>/checkpoints/last.pt (config: <run>/config.yaml unless --config)")
         ("dump-config", "print the resolved config and exit")
         ("summary", "print the model's parameter count and exit")
+        ("list-families", "print the model families (model.family) and example settings of their variants")
         ("prepare-only", "train the tokenizer, print corpus/batch statistics, do not train")
         ("average-checkpoints", "average the last K step checkpoints of --run into checkpoints/averaged.pt",
          cxxopts::value<int64_t>())
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
     cmd.resume = args.count("resume") > 0;
     cmd.dump_config = args.count("dump-config") > 0;
     cmd.summary = args.count("summary") > 0;
+    cmd.list_families = args.count("list-families") > 0;
     cmd.prepare_only = args.count("prepare-only") > 0;
     cmd.tune_alpha = args.count("tune-alpha") > 0;
     if (args.count("average-checkpoints")) {

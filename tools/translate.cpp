@@ -23,8 +23,6 @@ int main(int argc, char** argv) {
         ("max-batch-lines", "lines translated together when input is piped (>= 1)", cxxopts::value<int64_t>()->default_value("256"));
     cxxopts::ParseResult args;
     if (!parse_args(options, argc, argv, args)) return 0;
-    if (args["max-batch-lines"].as<int64_t>() < 1)
-      throw UsageError("--max-batch-lines: must be >= 1, got " + std::to_string(args["max-batch-lines"].as<int64_t>()));
     const LoadedModel run = load_run_from_args(args);
     TranslateOptions topts;
     topts.search = search_options_from_args(args, run.config.search);
@@ -33,7 +31,7 @@ int main(int argc, char** argv) {
     stream.scores = args.count("scores") > 0;
     stream.alignments = args.count("alignments") > 0;
     if (args.count("plot-attention")) stream.plot_attention = args["plot-attention"].as<std::string>();
-    stream.max_batch_lines = static_cast<size_t>(args["max-batch-lines"].as<int64_t>());
+    stream.max_batch_lines = args["max-batch-lines"].as<int64_t>();
     translate_stream(run, 0, std::cout, topts, stream);
     return 0;
   });

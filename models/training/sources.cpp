@@ -69,21 +69,4 @@ ValidationSet make_validation_set(const TokenizedCorpus& valid_all, const RawCor
   return set;
 }
 
-VectorBatchSource::VectorBatchSource(std::vector<Batch> batches, bool shuffle, uint64_t seed)
-    : batches_(std::move(batches)), shuffle_(shuffle), seed_(seed) {}
-
-int64_t VectorBatchSource::begin_epoch(int64_t epoch) {
-  order_.resize(batches_.size());
-  for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int64_t>(i);
-  if (shuffle_) {  // Fisher-Yates with a portable engine: the same order on every platform
-    std::mt19937_64 rng(seed_ + static_cast<uint64_t>(epoch));
-    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
-  }
-  return static_cast<int64_t>(order_.size());
-}
-
-Batch VectorBatchSource::batch(int64_t index) {
-  return batches_.at(static_cast<size_t>(order_.at(static_cast<size_t>(index))));
-}
-
 }  // namespace seqzoo

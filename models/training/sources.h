@@ -1,6 +1,6 @@
 #pragma once
-// The trainer's batch sources (a fixed list of batches; a tokenized corpus: training epochs from
-// plan_batches(seed + epoch)) and the validation set (teacher-forced batches + a BLEU scorer through search_all and corpus_bleu).
+// The trainer's view of a tokenized corpus: training epochs from plan_batches(seed + epoch), and
+// the validation set (teacher-forced batches + a BLEU scorer through search_all and corpus_bleu).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,20 +13,6 @@
 #include "models/training/trainer.h"
 
 namespace seqzoo {
-
-// A fixed list of batches; with shuffle their order is permuted per epoch by seed + epoch.
-class VectorBatchSource : public BatchSource {
- public:
-  VectorBatchSource(std::vector<Batch> batches, bool shuffle, uint64_t seed);
-  int64_t begin_epoch(int64_t epoch) override;
-  Batch batch(int64_t index) override;
-
- private:
-  std::vector<Batch> batches_;
-  std::vector<int64_t> order_;
-  bool shuffle_;
-  uint64_t seed_;
-};
 
 // Epoch e: plan_batches(corpus, batch_tokens, max_sentences, shuffle = true, seed + e).
 class CorpusBatchSource : public BatchSource {

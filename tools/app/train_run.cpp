@@ -174,6 +174,17 @@ int train_main(const Config& config, const TrainRunOptions& options) {
 }
 
 int run_train_command(const TrainCommand& cmd, std::ostream& out) {
+  if (cmd.list_families) {  // what model.family accepts, with settings that make each variant
+    for (const auto& family : known_families()) {
+      out << family << "\n";
+      for (const auto& variant : family_variants(family)) {
+        std::string line;
+        for (const auto& s : variant) line += (line.empty() ? "  --set model." : " --set model.") + s;
+        out << line << "\n";
+      }
+    }
+    return 0;
+  }
   if (cmd.average_checkpoints > 0 || cmd.tune_alpha) {
     if (cmd.run.empty())
       throw std::invalid_argument(std::string(cmd.tune_alpha ? "--tune-alpha" : "--average-checkpoints") +

@@ -43,6 +43,7 @@ struct TrainCommand {
   std::vector<std::string> overrides;  // --set key=value
   std::string run;                     // --run ("" = the config's run_dir)
   bool resume = false, dump_config = false, summary = false, prepare_only = false, tune_alpha = false;
+  bool list_families = false;          // print the registered families and their variants
   int64_t average_checkpoints = 0;     // --average-checkpoints K (0 = no)
   int nproc = 1;                       // data-parallel processes on this machine
   double dist_timeout_s = 300;         // collective timeout

@@ -42,7 +42,7 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                                          const std::vector<std::string>& lines,
                                          const TranslateOptions& options, const torch::Device& device,
                                          int64_t first_line) {
-  if (options.search.max_input_tokens <= 0) throw std::invalid_argument("max_input_tokens must be > 0");
+  options.search.validate();
   std::vector<Translation> out(lines.size());
   std::vector<std::vector<int64_t>> requests;  // one per piece of a line
   struct Piece {
@@ -163,7 +163,8 @@ void write_attention_svg(const std::string& path, const std::vector<std::string>
 
 int64_t translate_stream(const LoadedModel& run, int fd, std::ostream& out, const TranslateOptions& options,
                          const StreamOptions& stream) {
-  if (stream.max_batch_lines < 1) throw std::invalid_argument("--max-batch-lines: must be >= 1, got 0");
+  if (stream.max_batch_lines < 1)
+    throw std::invalid_argument("--max-batch-lines: must be >= 1, got " + std::to_string(stream.max_batch_lines));
   TranslateOptions topts = options;
   topts.search.keep_attention = topts.search.keep_attention || stream.alignments || !stream.plot_attention.empty();
   const bool nbest = topts.search.nbest > 1;
@@ -171,7 +172,7 @@ int64_t translate_stream(const LoadedModel& run, int fd, std::ostream& out, cons
   bool plotted = stream.plot_attention.empty();
   for (;;) {
     const int64_t first = reader.lines_read() + 1;
-    auto lines = reader.next_batch(stream.max_batch_lines);
+    auto lines = reader.next_batch(static_cast<size_t>(stream.max_batch_lines));
     if (lines.empty()) break;
     auto results = translate_lines(*run.model, run.tok, lines, topts, run.device, first);
     for (size_t i = 0; i < results.size(); ++i) {

@@ -59,7 +59,7 @@ struct StreamOptions {
   bool scores = false;             // "score<TAB>" before each translation
   bool alignments = false;         // "<TAB>src-tgt ..." after each translation
   std::string plot_attention;      // SVG heatmap of the first non-empty sentence ("" = none)
-  size_t max_batch_lines = 256;    // lines translated together when input is piped (>= 1)
+  int64_t max_batch_lines = 256;   // lines translated together when input is piped (>= 1)
 };
 
 // The translate use-case: reads raw lines from `fd` (each line answered as soon as it is read when

@@ -12,6 +12,7 @@
 
 #include "data/batch.h"
 #include "models/core/model.h"
+#include "models/training/trainer.h"
 
 namespace seqzoo::test {
 
@@ -148,5 +149,36 @@ struct TempDir {
   std::string str() const { return path.string(); }
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
+
+// Training batches from a fixed list; with shuffle their order is permuted per epoch by seed + epoch.
+class VectorBatchSource : public BatchSource {
+ public:
+  VectorBatchSource(std::vector<Batch> batches, bool shuffle, uint64_t seed);
+  int64_t begin_epoch(int64_t epoch) override;
+  Batch batch(int64_t index) override;
+
+ private:
+  std::vector<Batch> batches_;
+  std::vector<int64_t> order_;
+  bool shuffle_;
+  uint64_t seed_;
+};
+
+inline VectorBatchSource::VectorBatchSource(std::vector<Batch> batches, bool shuffle, uint64_t seed)
+    : batches_(std::move(batches)), shuffle_(shuffle), seed_(seed) {}
+
+inline int64_t VectorBatchSource::begin_epoch(int64_t epoch) {
+  order_.resize(batches_.size());
+  for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int64_t>(i);
+  if (shuffle_) {  // Fisher-Yates with a portable engine: the same order on every platform
+    std::mt19937_64 rng(seed_ + static_cast<uint64_t>(epoch));
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
+  }
+  return static_cast<int64_t>(order_.size());
+}
+
+inline Batch VectorBatchSource::batch(int64_t index) {
+  return batches_.at(static_cast<size_t>(order_.at(static_cast<size_t>(index))));
+}
 
 }  // namespace seqzoo::test

@@ -127,6 +127,11 @@ TEST_CASE("tools: evaluate --hyp scores a file and rejects a line-count mismatch
   CHECK(ok.out.find("BLEU = 45.07") != std::string::npos);
   CHECK(ok.out.find("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:seqzoo-") != std::string::npos);
   CHECK(ok.out.find("chrF2") != std::string::npos);
+  if (fs::exists("/dev/full")) {  // the scores must arrive: a full disk is an error
+    Result full = run("(" + bin("seqzoo-evaluate") + " --hyp hyp.txt --ref ref.txt > /dev/full)");
+    CHECK(full.code == 1);
+    CHECK(full.err.find("cannot write to standard output") != std::string::npos);
+  }
   Result bad = run(bin("seqzoo-evaluate") + " --hyp hyp.txt --ref short.txt");
   CHECK(bad.code == 1);
   CHECK(count_lines(bad.err) == 1);
@@ -174,4 +179,52 @@ TEST_CASE("tools: translate keeps order, answers empty lines, rejects or replace
   CHECK(eval.code == 0);
   CHECK(eval.out.find("BLEU = ") != std::string::npos);
   CHECK(eval.out.find("test perplexity") != std::string::npos);
+}
+
+TEST_CASE("tools: configs compose on the command line, direction by overlay or --set", "[tools]") {
+  const std::string configs = std::string(SEQZOO_SOURCE_DIR) + "/configs/";
+  Result both = run(bin("seqzoo-train") + " --config " + configs + "transformer-small.yaml --config " + configs +
+                    "en-de.yaml --dump-config");
+  INFO(both.err);
+  CHECK(both.code == 0);
+  CHECK(both.out.find("src_lang: en") != std::string::npos);
+  CHECK(both.out.find("run_dir: runs/transformer-small-en-de") != std::string::npos);
+  CHECK(both.out.find("family: transformer") != std::string::npos);
+  Result set = run(bin("seqzoo-train") + " --config " + configs +
+                   "transformer-small.yaml --set data.src_lang=en --set data.tgt_lang=de --dump-config");
+  CHECK(set.code == 0);
+  CHECK(set.out.find("run_dir: runs/transformer-small-en-de") != std::string::npos);
+  Result bad_set = run(bin("seqzoo-train") + " --config " + configs + "transformer-small.yaml --set train.lr=-1 --dump-config");
+  CHECK(bad_set.code == 1);
+  CHECK(bad_set.err.find("--set train.lr=-1: train.lr: must be > 0") != std::string::npos);
+  Result families = run(bin("seqzoo-train") + " --list-families");
+  CHECK(families.code == 0);
+  CHECK(families.out.find("transformer\n") != std::string::npos);
+}
+
+TEST_CASE("tools: evaluate --run alone scores the run's own split in its direction; output errors are loud",
+          "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  Result split = run(bin("seqzoo-evaluate") + " --run " + run_dir + " --test val --threads 2");
+  INFO(split.err);
+  CHECK(split.code == 0);
+  CHECK(split.out.find("val.src (20 sentences, src->tgt)") != std::string::npos);
+  CHECK(split.out.find("BLEU = ") != std::string::npos);
+  CHECK(fs::exists(fs::path(run_dir) / "eval" / "val.tgt.hyp"));
+  // data.test of reverse-tiny is test_2016_flickr, which the tiny data does not have: named.
+  Result missing = run(bin("seqzoo-evaluate") + " --run " + run_dir + " --threads 2");
+  CHECK(missing.code == 1);
+  CHECK(count_lines(missing.err) == 1);
+  CHECK(missing.err.find("test_2016_flickr") != std::string::npos);
+  Result both = run(bin("seqzoo-evaluate") + " --run " + run_dir + " --test val --src data/val.src --ref data/val.tgt");
+  CHECK(both.code == 2);
+  // A full disk behind stdout is an error, not a silent loss.
+  if (fs::exists("/dev/full")) {
+    Result full = run("(" + bin("seqzoo-translate") + " --run " + run_dir + " --threads 2 > /dev/full)", "a b\nc d\n");
+    CHECK(full.code == 1);
+    CHECK(full.err.find("cannot write") != std::string::npos);
+  }
+  Result zero = run(bin("seqzoo-translate") + " --run " + run_dir + " --max-batch-lines 0", "a b\n");
+  CHECK(zero.code != 0);
+  CHECK(zero.err.find("--max-batch-lines: must be >= 1, got 0") != std::string::npos);
 }

@@ -10,7 +10,11 @@ namespace seqzoo {
 
 int run_main(const char* program, const std::function<int()>& body) {
   try {
-    return body();
+    const int code = body();
+    // Everything written to stdout must have arrived: a full disk (or a closed file) is an error.
+    std::cout.flush();
+    if (!std::cout) throw std::runtime_error("cannot write to standard output (disk full or closed?)");
+    return code;
   } catch (const UsageError& e) {
     std::cerr << program << ": error: " << one_line(e.what()) << " (see --help)\n";
     return 2;

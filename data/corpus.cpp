@@ -39,6 +39,10 @@ std::vector<std::string> read_checked_lines(const std::string& path) {
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find('\r') != std::string::npos)
+      throw std::invalid_argument(path + ":" + std::to_string(line_no) +
+                                  ": a carriage return inside a line (CR-only line endings?); convert the file to "
+                                  "LF line endings (e.g. tr '\\r' '\\n')");
     if (line_no == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
     if (line.size() > kMaxLineBytes) {
       throw std::invalid_argument(path + ":" + std::to_string(line_no) + ": line too long (" +

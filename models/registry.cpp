@@ -77,6 +77,12 @@ std::vector<std::string> known_families() {
   return names;
 }
 
+std::vector<std::string> family_sections(const std::string& family) {
+  ModelConfig config;
+  find_family(family).declare_options(config);
+  return config.section_keys();
+}
+
 std::vector<std::vector<std::string>> family_variants(const std::string& family) {
   return find_family(family).variants;
 }

@@ -24,6 +24,9 @@ ModelPtr build_model(const ModelConfig& config, int64_t src_vocab_size, int64_t 
 
 std::vector<std::string> known_families();
 
+// The option sections a family reads (e.g. {"rnn", "attention"}).
+std::vector<std::string> family_sections(const std::string& family);
+
 // The variants of a family, each a list of "key=value" settings under model: (e.g. "rnn.cell=gru").
 std::vector<std::vector<std::string>> family_variants(const std::string& family);
 

@@ -49,7 +49,7 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(const torch::nn
 
 void write_model(torch::serialize::OutputArchive& archive,
                  const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                 const std::string& family) {
+                 const std::string& family, const CheckpointMeta& meta) {
   c10::List<std::string> names;
   int64_t numel = 0, checksum = 0;
   torch::serialize::OutputArchive model_archive;
@@ -66,6 +66,11 @@ void write_model(torch::serialize::OutputArchive& archive,
   archive.write("numel", c10::IValue(numel));
   archive.write("checksum", c10::IValue(checksum));
   archive.write("model", model_archive);
+  if (!meta.empty()) {
+    torch::serialize::OutputArchive meta_archive;
+    for (const auto& [key, value] : meta) meta_archive.write(key, c10::IValue(value));
+    archive.write("meta", meta_archive);
+  }
 }
 
 struct Loaded {
@@ -120,6 +125,12 @@ void open_checkpoint(const std::string& path, const torch::Device& device, Loade
       train.read("step", v);
       out.info.step = v.toInt();
     }
+    torch::serialize::InputArchive meta;
+    if (out.archive.try_read("meta", meta))
+      for (const auto& key : meta.keys()) {
+        meta.read(key, v);
+        out.info.meta[key] = v.toStringRef();
+      }
   } catch (const c10::Error& e) {
     throw corrupt(path, error_text(e));
   }
@@ -166,9 +177,9 @@ int64_t tensor_checksum(const torch::Tensor& tensor) {
 }
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
-                     const ArchiveWriter& extra) {
+                     const CheckpointMeta& meta, const ArchiveWriter& extra) {
   torch::serialize::OutputArchive archive;
-  write_model(archive, model_tensors(model), family);
+  write_model(archive, model_tensors(model), family, meta);
   if (extra) extra(archive);
   write_archive(archive, path);
 }
@@ -249,7 +260,7 @@ void average_checkpoints(const std::vector<std::string>& paths, const std::strin
     if (sum[i].second.is_floating_point())
       sum[i].second = (sum[i].second / static_cast<double>(paths.size())).to(dtypes[i]);
   torch::serialize::OutputArchive archive;
-  write_model(archive, sum, first.family);
+  write_model(archive, sum, first.family, first.meta);
   write_archive(archive, out_path);
 }
 

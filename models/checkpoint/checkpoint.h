@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,7 +29,12 @@ struct CheckpointInfo {
   bool has_optimizer = false;
   bool has_train_state = false;
   int64_t step = 0;            // train state's step (0 when absent)
+  // What the writer recorded about the model (e.g. "model": its config, "tokenizer": the
+  // tokenizer's fingerprint); empty in checkpoints written before seqzoo kept it.
+  std::map<std::string, std::string> meta;
 };
+
+using CheckpointMeta = std::map<std::string, std::string>;
 
 using ArchiveWriter = std::function<void(torch::serialize::OutputArchive& archive)>;
 using ArchiveReader = std::function<void(torch::serialize::InputArchive& archive, const CheckpointInfo& info)>;
@@ -36,7 +42,7 @@ using ArchiveReader = std::function<void(torch::serialize::InputArchive& archive
 // Saves the model atomically to `path` (creating the folder); `extra` adds entries of its own
 // (training: optimizer/ and train/, models/training/train_checkpoint.h).
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
-                     const ArchiveWriter& extra = {});
+                     const CheckpointMeta& meta = {}, const ArchiveWriter& extra = {});
 
 // Loads `path` into model, tensors mapped to `device`; `extra` reads entries of its own after the
 // checks and before the model is changed. Errors: std::runtime_error "checkpoint PATH ...": not
@@ -50,7 +56,7 @@ std::vector<std::pair<std::string, torch::Tensor>> read_checkpoint_model(const s
                                                                          CheckpointInfo* info = nullptr);
 
 // Mean of the model tensors of `paths` (same family, names and shapes; integer buffers are taken
-// from the last), written atomically to out_path as a model-only checkpoint.
+// from the last), written atomically to out_path as a model-only checkpoint with the first one's meta.
 void average_checkpoints(const std::vector<std::string>& paths, const std::string& out_path);
 
 // Exact checksum of a tensor's bit pattern (sum of its 16/32/64-bit words); used by checkpoints.

@@ -36,6 +36,12 @@ void ModelConfig::visit(FieldVisitor& v) {
   }
 }
 
+std::vector<std::string> ModelConfig::section_keys() const {
+  std::vector<std::string> keys;
+  for (const auto& s : sections_) keys.emplace_back(s->key());
+  return keys;
+}
+
 void ModelConfig::check() const {
   for (const auto& s : sections_) s->check();
 }

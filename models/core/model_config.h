@@ -71,6 +71,9 @@ struct ModelConfig {
     return s ? static_cast<const OptionSectionOf<T>*>(s)->value : defaults;
   }
 
+  // The keys of the option sections present, in order ("rnn", "attention", ...).
+  std::vector<std::string> section_keys() const;
+
   void visit(FieldVisitor& v);
   // Every section's own cross-field checks (ranges are checked by check_config_ranges).
   void check() const;

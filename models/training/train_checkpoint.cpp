@@ -93,8 +93,9 @@ void restore_rng_state(const TrainState& state) {
 }
 
 void save_train_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
-                           const torch::optim::Optimizer& optimizer, const TrainState& state) {
-  save_checkpoint(path, model, family, [&](torch::serialize::OutputArchive& archive) {
+                           const torch::optim::Optimizer& optimizer, const TrainState& state,
+                           const CheckpointMeta& meta) {
+  save_checkpoint(path, model, family, meta, [&](torch::serialize::OutputArchive& archive) {
     torch::serialize::OutputArchive opt;
     optimizer.save(opt);
     archive.write("optimizer", opt);

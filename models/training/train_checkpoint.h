@@ -40,7 +40,8 @@ void restore_rng_state(const TrainState& state);
 
 // Saves model, optimizer and state atomically to `path`.
 void save_train_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
-                           const torch::optim::Optimizer& optimizer, const TrainState& state);
+                           const torch::optim::Optimizer& optimizer, const TrainState& state,
+                           const CheckpointMeta& meta = {});
 
 // Loads a training checkpoint into model, optimizer and state (std::runtime_error naming the file
 // when it has no optimizer or training state, or as load_checkpoint).

@@ -269,7 +269,7 @@ void Trainer::save(bool improved) {
   state_.lr_stalled = schedule_.stalled();
   capture_rng_state(state_, options_.device.is_cuda());
   options_.reporter->checkpoint(state_.step, improved, [&](const std::string& path) {
-    save_train_checkpoint(path, *model_, model_->family(), *optimizer_, state_);
+    save_train_checkpoint(path, *model_, model_->family(), *optimizer_, state_, options_.checkpoint_meta);
   });
 }
 

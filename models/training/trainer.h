@@ -75,6 +75,7 @@ struct TrainerOptions {
   TrainReporter* reporter = nullptr;       // lines, metrics rows, checkpoints (nullptr = none kept)
   const std::atomic<bool>* stop = nullptr; // when set: checkpoint and stop after the current update
   std::function<void(const UpdateInfo&)> on_update;  // observer (tests, tools)
+  CheckpointMeta checkpoint_meta;          // recorded in every checkpoint (the model's config, tokenizer)
   // Data-parallel training (models/training/distributed/distributed.h): every rank runs a Trainer
   // with its own share of the batches (ShardedBatchSource); gradients are averaged weighted by
   // target tokens, loss sums, stop requests and validation results agreed across ranks; only rank

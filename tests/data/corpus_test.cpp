@@ -94,6 +94,12 @@ TEST_CASE("corpus errors name files, lines and counts", "[data]") {
         invalid_argument_message([&] { read_parallel(dir.file("u.de"), dir.file("u.en")); });
     CHECK_THAT(msg, Catch::Contains(dir.file("u.de") + ":2: invalid UTF-8 at byte 10"));
   }
+  SECTION("CR-only line endings") {
+    write_file(dir.file("cr.de"), "eins\rzwei\rdrei\r");
+    write_file(dir.file("cr.en"), "one\rtwo\rthree\r");
+    const std::string msg = invalid_argument_message([&] { read_parallel(dir.file("cr.de"), dir.file("cr.en")); });
+    CHECK_THAT(msg, Catch::Contains(dir.file("cr.de") + ":1: a carriage return inside a line"));
+  }
   SECTION("missing file") {
     CHECK_THROWS_WITH(read_parallel(dir.file("none.de"), dir.file("none.en")),
                       Catch::Contains("cannot open " + dir.file("none.de")));

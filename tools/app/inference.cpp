@@ -5,6 +5,7 @@
 #include "models/checkpoint/checkpoint.h"
 #include "models/registry.h"
 #include "tools/app/run_directory.h"
+#include "tools/app/run_identity.h"
 
 namespace seqzoo {
 
@@ -22,7 +23,8 @@ LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, 
     const std::string have = run.list_checkpoints();
     throw std::runtime_error("checkpoint " + path + " not found" + (have.empty() ? "" : " (the run has: " + have + ")"));
   }
-  load_checkpoint(path, *loaded.model, torch::kCPU, loaded.model->family());
+  const CheckpointInfo info = load_checkpoint(path, *loaded.model, torch::kCPU, loaded.model->family());
+  check_run_identity(info, loaded.config, run);
   loaded.model->to(device);
   loaded.model->eval();
   loaded.device = device;

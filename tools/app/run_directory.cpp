@@ -1,6 +1,12 @@
 #include "tools/app/run_directory.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -85,19 +91,60 @@ void RunDirectory::create() const {
   if (ec) throw std::runtime_error("cannot create run directory " + root_ + ": " + ec.message());
 }
 
+RunLock::~RunLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+std::string RunDirectory::remove_stale_temporaries() const {
+  std::string removed;
+  for (const std::string& dir : {root_, checkpoint_dir()}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ".tmp" && e.is_regular_file(ec)) {
+        fs::remove(e.path(), ec);
+        removed += (removed.empty() ? "" : ", ") + e.path().filename().string();
+      }
+  }
+  return removed;
+}
+
+RunLock RunDirectory::lock() const {
+  create();
+  const std::string path = this->path(".lock");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    throw std::runtime_error("run directory " + root_ + " is in use by another seqzoo process (pid " + pid +
+                             "); wait for it to finish, or choose another --run");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+  }
+  return RunLock(fd);
+}
+
 namespace {
 
-// Makes `to` name the same content as `from` atomically (hard link, or a copy where links fail).
-void link_atomically(const std::string& from, const std::string& to) {
+// Makes `to` an independent copy of `from`, atomically (copy to a temporary, fsync, rename): damage
+// to one file never reaches its twins.
+void copy_atomically(const std::string& from, const std::string& to) {
   const std::string tmp = to + ".tmp";
   std::error_code ec;
   fs::remove(tmp, ec);
-  fs::create_hard_link(from, tmp, ec);
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
   if (ec) {
-    fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw std::runtime_error("cannot copy checkpoint " + from + " to " + tmp + ": " + ec.message());
-    fsync_path(tmp, false);
+    fs::remove(tmp, ec);
+    throw std::runtime_error("cannot copy checkpoint " + from + " to " + tmp + ": " + ec.message());
   }
+  fsync_path(tmp, false);
   fs::rename(tmp, to, ec);
   if (ec) throw std::runtime_error("cannot rename " + tmp + " to " + to + ": " + ec.message());
   fsync_path(fs::path(to).parent_path().string(), true);
@@ -106,8 +153,8 @@ void link_atomically(const std::string& from, const std::string& to) {
 }  // namespace
 
 void RunDirectory::publish_checkpoint(const std::string& step_path, bool best, int64_t keep_last) const {
-  link_atomically(step_path, checkpoint("last"));
-  if (best || !has_checkpoint("best")) link_atomically(step_path, checkpoint("best"));
+  copy_atomically(step_path, checkpoint("last"));
+  if (best || !has_checkpoint("best")) copy_atomically(step_path, checkpoint("best"));
   const auto steps = step_checkpoints();
   std::error_code ec;
   for (int64_t i = 0; i + keep_last < static_cast<int64_t>(steps.size()); ++i) fs::remove(steps[i], ec);

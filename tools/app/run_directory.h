@@ -16,6 +16,22 @@
 
 namespace seqzoo {
 
+// An exclusive lock on a run directory (flock on <run>/.lock, which holds the owner's PID), held
+// for the whole of a training run or anything else that writes the run. The kernel releases it
+// when the process ends, kill -9 included.
+class RunLock {
+ public:
+  RunLock(RunLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock();
+
+ private:
+  friend class RunDirectory;
+  explicit RunLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 class RunDirectory {
  public:
   explicit RunDirectory(std::string root);
@@ -44,9 +60,15 @@ class RunDirectory {
   std::string list_checkpoints() const;
   // Creates the folder (std::runtime_error naming it); checkpoints/ comes with the first checkpoint.
   void create() const;
+  // Creates the folder and locks it; std::runtime_error naming the holder's PID when another
+  // process holds the lock.
+  RunLock lock() const;
+  // Removes the *.tmp files a kill during a write left in the run and its checkpoints/; returns
+  // their names (", "-separated, "" when none).
+  std::string remove_stale_temporaries() const;
 
-  // Makes `step_path` the run's last.pt (and best.pt when `best`, or when there is none yet),
-  // atomically, then removes all but the newest keep_last step-N.pt files.
+  // Makes last.pt (and best.pt when `best`, or when there is none yet) independent copies of
+  // `step_path`, atomically, then removes all but the newest keep_last step-N.pt files.
   void publish_checkpoint(const std::string& step_path, bool best, int64_t keep_last) const;
   // Averages the newest k step checkpoints into averaged.pt; returns its path.
   std::string average_checkpoints(int64_t k) const;

@@ -19,6 +19,7 @@
 #include "models/training/sources.h"
 #include "models/training/trainer.h"
 #include "tools/app/run_directory.h"
+#include "tools/app/run_identity.h"
 #include "tools/app/run_reporter.h"
 #include "tools/app/runtime.h"
 #include "tools/app/tune_alpha.h"
@@ -74,8 +75,11 @@ int train_main(const Config& config, const TrainRunOptions& options) {
                                 "): continue it with --resume, or choose another --run");
   // Data parallel: rank 0 writes the run directory and trains the tokenizer; the others load it.
   const bool main_rank = options.dist == nullptr || options.dist->is_main();
+  std::optional<RunLock> lock;  // held for the whole run: a second writer fails at once
   if (main_rank) {
-    run.create();
+    lock.emplace(run.lock());
+    const std::string stale = run.remove_stale_temporaries();  // what a kill during a write left
+    if (!stale.empty()) say(options.out, "removed stale temporary files of an interrupted write: " + stale);
     write_text_file(run.config(), dump_config(config));
   }
 
@@ -85,6 +89,8 @@ int train_main(const Config& config, const TrainRunOptions& options) {
     train_raw.src.resize(static_cast<size_t>(config.data.max_train_pairs));
     train_raw.tgt.resize(static_cast<size_t>(config.data.max_train_pairs));
   }
+  if (train_raw.size() == 0)
+    throw std::invalid_argument("training data " + train_raw.src_path + ": the file is empty (no sentence pairs)");
   if (train_raw.tgt.size() != train_raw.src.size())
     throw std::invalid_argument("training data " + train_raw.src_path + ": no target side");
   Tokenizers tok;
@@ -119,6 +125,12 @@ int train_main(const Config& config, const TrainRunOptions& options) {
     valid_raw = read_split(config.data, config.data.valid);
     valid = tokenize_corpus(valid_raw, tok, config.data, /*filter=*/false);
     say(options.out, "valid: " + std::to_string(valid.size()) + " pairs from " + valid_raw.src_path);
+    if (valid.size() == 0)
+      throw std::invalid_argument("validation data " + valid_raw.src_path +
+                                  ": no sentence pairs; give a validation set, or set data.valid to \"\" to train "
+                                  "without validation");
+  } else {
+    say(options.out, "valid: none (data.valid is empty): no validation, best.pt follows last.pt");
   }
   if (options.prepare_only) {
     BatchPlan plan = plan_batches(train, config.data.batch_tokens, config.data.max_sentences, true, config.train.seed + 1);
@@ -126,6 +138,25 @@ int train_main(const Config& config, const TrainRunOptions& options) {
     return 0;
   }
 
+  if (options.resume) {  // last.pt must be intact and agree with the config it resumes under
+    CheckpointInfo info;
+    try {
+      read_checkpoint_model(last, &info);
+    } catch (const std::runtime_error& e) {
+      std::string intact;
+      const auto steps = run.step_checkpoints();
+      for (auto it = steps.rbegin(); it != steps.rend() && intact.empty(); ++it) try {
+          read_checkpoint_model(*it);
+          intact = *it;
+        } catch (const std::runtime_error&) {
+        }
+      throw std::runtime_error(std::string(e.what()) +
+                               (intact.empty() ? "; no intact step-N.pt to resume from"
+                                               : "; the newest intact checkpoint is " + intact + ": cp " + intact +
+                                                     " " + last + ", then --resume again"));
+    }
+    check_run_identity(info, config, run);
+  }
   // Model (seeded), data sources, trainer.
   torch::manual_seed(static_cast<uint64_t>(config.train.seed));
   ModelPtr model = build_model(config.model, tok.src->vocab_size(), tok.tgt->vocab_size());
@@ -159,6 +190,7 @@ int train_main(const Config& config, const TrainRunOptions& options) {
   topt.reporter = reporter.get();
   topt.stop = options.stop;
   topt.dist = options.dist;
+  if (main_rank) topt.checkpoint_meta = run_identity(config, run);
   Trainer trainer(config.train, model, shard ? static_cast<BatchSource&>(*shard) : source,
                   valid.size() > 0 ? &valid_set : nullptr, topt);
   TrainResult result = trainer.train();
@@ -189,6 +221,7 @@ int run_train_command(const TrainCommand& cmd, std::ostream& out) {
     if (cmd.run.empty())
       throw std::invalid_argument(std::string(cmd.tune_alpha ? "--tune-alpha" : "--average-checkpoints") +
                                   " needs --run DIR");
+    const RunLock lock = RunDirectory(cmd.run).lock();
     if (cmd.average_checkpoints > 0) {
       out << "wrote " << RunDirectory(cmd.run).average_checkpoints(cmd.average_checkpoints) << "\n";
       return 0;

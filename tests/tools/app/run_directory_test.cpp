@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "models/checkpoint/checkpoint.h"
 #include "tests/models/training/mock_model.h"
@@ -37,3 +40,31 @@ TEST_CASE("run directory checkpoints: names, step files in order, averaging the 
   CHECK_THROWS_WITH(run.average_checkpoints(4), Catch::Contains("has 3 step-N.pt files"));
 }
 
+
+TEST_CASE("run directory lock: one writer at a time, the holder named, released with it", "[run]") {
+  TempDir dir("run_lock");
+  const RunDirectory run(dir.str());
+  {
+    const RunLock held = run.lock();
+    CHECK_THROWS_WITH(run.lock(), Catch::Contains("is in use by another seqzoo process (pid " +
+                                                  std::to_string(::getpid()) + ")"));
+  }
+  CHECK_NOTHROW(run.lock());  // released when its holder goes
+}
+
+TEST_CASE("published checkpoints are independent copies: damage to one spares its twins", "[run]") {
+  TempDir dir("run_copies");
+  const RunDirectory run(dir.str());
+  torch::manual_seed(6);
+  MockModel m(20, 8);
+  const std::string step = run.step_checkpoint(7);
+  save_checkpoint(step, *m, "mock");
+  run.publish_checkpoint(step, /*best=*/true, /*keep_last=*/3);
+  CHECK(fs::hard_link_count(run.checkpoint("last")) == 1);
+  CHECK(fs::hard_link_count(run.checkpoint("best")) == 1);
+  { std::ofstream(step, std::ios::binary | std::ios::trunc) << "damaged"; }
+  MockModel again(20, 8);
+  CHECK_NOTHROW(load_checkpoint(run.checkpoint("last"), *again));
+  CHECK_NOTHROW(load_checkpoint(run.checkpoint("best"), *again));
+  CHECK_THROWS_WITH(load_checkpoint(step, *again), Catch::Contains("corrupt"));
+}

@@ -13,6 +13,8 @@
 #include "models/search/search.h"
 #include "models/training/train_checkpoint.h"
 #include "tools/app/inference.h"
+#include "data/common/files.h"
+#include "models/rnn/rnn_config.h"
 #include "tools/app/train_run.h"
 #include "tools/app/tune_alpha.h"
 #include "tools/app/run_directory.h"
@@ -55,7 +57,7 @@ search: {beam_size: 1}
 
 }  // namespace
 
-TEST_CASE("train_main trains a run directory, load_run loads it, resume continues it", "[training]") {
+TEST_CASE("train_main trains a run directory: load_run loads it and resume continues it", "[training]") {
   TempDir dir("run_main");
   write_reversal(dir / "train", 200, 1);
   write_reversal(dir / "val", 12, 2);
@@ -74,6 +76,23 @@ TEST_CASE("train_main trains a run directory, load_run loads it, resume continue
   Config reloaded = load_config((fs::path(run) / "config.yaml").string());
   CHECK(reloaded.model.options<TransformerConfig>().d_model == 32);
   CHECK(reloaded.train.max_steps == 12);
+
+  // A config edit that keeps every tensor shape is caught by the checkpoint's own record.
+  {
+    const std::string config_path = (fs::path(run) / "config.yaml").string();
+    const std::string original = read_text_file(config_path);
+    Config edited = reloaded;
+    edited.model.options<TransformerConfig>().heads = 4;
+    write_text_file(config_path, dump_config(edited));
+    CHECK_THROWS_WITH(load_run(run, "best", torch::kCPU),
+                      Catch::Contains("was trained with model.transformer.heads: 2") &&
+                          Catch::Contains("says model.transformer.heads: 4"));
+    edited = reloaded;
+    edited.model.options<RnnConfig>().hidden_dim = 7;  // not a section the Transformer reads
+    write_text_file(config_path, dump_config(edited));
+    CHECK_NOTHROW(load_run(run, "best", torch::kCPU));
+    write_text_file(config_path, original);
+  }
 
   LoadedModel lm = load_run(run, "last", torch::kCPU);
   CHECK(lm.model->family() == "transformer");
@@ -124,6 +143,18 @@ TEST_CASE("train_main trains a run directory, load_run loads it, resume continue
   const std::string avg = RunDirectory(run).average_checkpoints(2);
   CHECK_NOTHROW(load_run(run, "averaged", torch::kCPU));
   CHECK(avg == RunDirectory(run).checkpoint("averaged"));
+
+  // A damaged last.pt: --resume names the newest intact step file; a kill's leftover .tmp is cleaned.
+  const RunDirectory r(run);
+  write_reversal(dir / "val", 12, 2);  // removed above
+  write_text_file(r.checkpoint("last"), "damaged");
+  write_text_file(r.checkpoint_dir() + "/step-20.pt.tmp", "half a checkpoint");
+  c.train.max_steps = 24;
+  out.str("");
+  CHECK_THROWS_WITH(train_main(c, o), Catch::Contains("is corrupt or truncated") &&
+                                          Catch::Contains("the newest intact checkpoint is " + r.step_checkpoint(18)));
+  CHECK_THAT(out.str(), Catch::Contains("removed stale temporary files of an interrupted write: step-20.pt.tmp"));
+  CHECK_FALSE(fs::exists(r.checkpoint_dir() + "/step-20.pt.tmp"));
 }
 
 TEST_CASE("train_main --prepare-only prints corpus statistics and trains nothing", "[training]") {
@@ -145,4 +176,21 @@ TEST_CASE("train_main --prepare-only prints corpus statistics and trains nothing
   o.prepare_only = false;
   o.resume = true;
   CHECK_THROWS_WITH(train_main(c, o), Catch::Contains("cannot resume: no checkpoint"));
+}
+
+TEST_CASE("train_main refuses an empty validation set, and says so when there is none by choice", "[training]") {
+  TempDir dir("run_empty_valid");
+  write_reversal(dir / "train", 200, 1);
+  { std::ofstream(dir / "val.src"); std::ofstream(dir / "val.tgt"); }
+  Config c = tiny_config(dir, dir / "run");
+  std::ostringstream out;
+  TrainRunOptions o;
+  o.out = &out;
+  CHECK_THROWS_WITH(train_main(c, o), Catch::Contains("val.src: no sentence pairs") &&
+                                          Catch::Contains("set data.valid to \"\""));
+  c = tiny_config(dir, dir / "run2");
+  c.data.valid = "";
+  c.train.max_steps = 2;
+  REQUIRE(train_main(c, o) == 0);
+  CHECK_THAT(out.str(), Catch::Contains("valid: none (data.valid is empty)"));
 }

@@ -16,14 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool same_parameters(const torch::nn::Module& a, const torch::nn::Module& b) {
-  auto pa = a.named_parameters(), pb = b.named_parameters();
-  if (pa.size() != pb.size()) return false;
-  for (const auto& p : pa)
-    if (!torch::equal(p.value(), pb[p.key()])) return false;
-  return true;
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

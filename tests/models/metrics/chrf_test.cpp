@@ -1,5 +1,4 @@
-// BLEU and chrF against the published sacreBLEU 2.x test vectors (test/test_bleu.py,
-// test_sentence_bleu.py, test_chrf.py and the README examples).
+// chrF and chrF++ against the published sacreBLEU 2.x test vectors (test_chrf.py).
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -8,42 +7,11 @@
 #include "models/metrics/bleu.h"
 #include "models/metrics/metrics_util.h"
 #include "models/metrics/unicode.h"
+#include "tests/models/metrics/metrics_fixtures.h"
 
 using namespace seqzoo;
+using namespace seqzoo::test;
 
-namespace {
-
-const std::vector<std::string> kHyps = {"The dog bit the man.", "It wasn't surprising.",
-                                        "The man had just bitten him."};
-const std::vector<std::string> kRef1 = {"The dog bit the man.", "It was not unexpected.",
-                                        "The man bit him first."};
-const std::vector<std::string> kRef2 = {"The dog had bit the man.", "No one was surprised.",
-                                        "The man had bitten the dog."};
-
-BleuOptions opts(const std::string& tokenize = "13a", const std::string& smooth = "exp",
-                 double value = -1, bool effective = false, bool lowercase = false) {
-  BleuOptions o;
-  o.tokenize = tokenize;
-  o.smooth = smooth;
-  o.smooth_value = value;
-  o.effective_order = effective;
-  o.lowercase = lowercase;
-  return o;
-}
-
-// sacreBLEU's compat raw_corpus_bleu: tokenize none, floor smoothing, effective order.
-BleuScore raw_corpus_bleu(const std::vector<std::string>& hyps, const std::vector<std::string>& refs,
-                          double floor_value = -1) {
-  return corpus_bleu(hyps, {refs}, opts("none", "floor", floor_value, true));
-}
-
-std::string joined(const std::vector<std::u32string>& tokens) {
-  std::string out;
-  for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + unicode::encode_utf8(tokens[i]);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("chrF matches sacreBLEU (test_chrf.py)", "[metrics]") {
   ChrfOptions eps;

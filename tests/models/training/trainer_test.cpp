@@ -42,11 +42,6 @@ TrainConfig quick_config() {
   return c;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Per-step losses (label-smoothed, per token) of the non-skipped updates.
 struct Recorder {
   std::map<int64_t, double> loss;

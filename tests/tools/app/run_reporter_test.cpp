@@ -30,11 +30,6 @@ TrainConfig quick_config() {
   return c;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 }  // namespace
 
 TEST_CASE("run reporter: checkpoints kept, best.pt, metrics.tsv, curves.svg, train.log", "[run]") {

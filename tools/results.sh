@@ -10,6 +10,7 @@
 # retrain). Needs a build (bash tools/build.sh) and Multi30k ($SEQZOO_DATA or ../shared/data/multi30k).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/hardware.sh
 usage() { echo "usage: bash tools/results.sh CONFIG [CONFIG...] [MINUTES] [--set key=value ...]" >&2; exit 2; }
 configs=()
 sets=()
@@ -66,18 +67,7 @@ for test in test_2016_flickr test_2017_flickr; do
   scores+=("$(grep -m1 -oE '^BLEU = [0-9.]+' <<<"$out" | awk '{print $3}')")
   scores+=("$(grep -m1 -oE '^chrF2 = [0-9.]+' <<<"$out" | awk '{print $3}')")
 done
-if [ "$device" = cuda ] || { [ "$device" = auto ] && command -v nvidia-smi >/dev/null; }; then
-  hw=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)
-else
-  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
-  isa=()
-  [[ $flags == *" avx512f "* ]] && isa+=("AVX-512")
-  [[ $flags == *" avx512_bf16 "* ]] && isa+=("AVX512-BF16")
-  [[ $flags == *" amx_bf16 "* ]] && isa+=("AMX")
-  hw="$(nproc)-core $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
-  [ ${#isa[@]} -gt 0 ] && hw+=" ($(IFS=,; echo "${isa[*]}" | sed 's/,/, /g'))"
-  hw+=" CPU"
-fi
+hw=$(describe_hardware "$device")
 # What ran: bf16/fp16 when the log says mixed precision was on, else fp32.
 precision=$(grep -m1 -oE '^mixed precision: [a-z0-9]+' "$run/train.log" | awk '{print $3}' || true)
 cell="bash tools/results.sh ${configs[*]}"

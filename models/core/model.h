@@ -27,7 +27,9 @@ class Seq2SeqModelImpl : public torch::nn::Module {
   // One decoding step: prev_tokens [R] int64 (kBosId at the first step; R = N * state.beam()
   // hypothesis rows, sentence-major) -> log-probs [R,V], a new tensor the caller may modify in
   // place. Updates `state` in place (and increments state.step). After each step, families with
-  // attention store the step's attention over the source in state "attention" [R,S].
+  // attention store the step's attention over the source in state "attention" [R,S]; families with
+  // several layers or heads of it also store "head_attention" [R,L,H,S] when the state holds an
+  // entry "keep_head_attention" (set by the caller, e.g. for attention plots).
   virtual torch::Tensor step(const torch::Tensor& prev_tokens, DecoderState& state) = 0;
 
   // The family's name in the registry (models/registry.cpp).

@@ -97,7 +97,7 @@ std::pair<torch::Tensor, torch::Tensor> MultiheadAttentionImpl::project_kv(
 
 torch::Tensor MultiheadAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
                                              const torch::Tensor& v, const torch::Tensor& bias,
-                                             bool causal, torch::Tensor* weights) {
+                                             bool causal, torch::Tensor* weights, torch::Tensor* head_weights) {
   const int64_t b = q.size(0), t = q.size(2), s = k.size(2);
   if (causal && t != s)
     throw std::invalid_argument("multi-head attention: a causal mask needs as many queries as keys");
@@ -105,7 +105,7 @@ torch::Tensor MultiheadAttentionImpl::attend(const torch::Tensor& q, const torch
   torch::Tensor ctx;  // [B,H,T,dh]
 
 #if TORCH_VERSION_MAJOR >= 2
-  if (weights == nullptr) {
+  if (weights == nullptr && head_weights == nullptr) {
     c10::optional<torch::Tensor> mask;
     bool is_causal = causal;
     if (bias.defined()) {
@@ -138,6 +138,7 @@ torch::Tensor MultiheadAttentionImpl::attend(const torch::Tensor& q, const torch
                                  : scores.mul(scale);
     auto probs = torch::softmax(scores, -1);  // [B,H,T,S]
     if (weights != nullptr) *weights = probs.mean(1);  // [B,T,S]
+    if (head_weights != nullptr) *head_weights = probs;  // [B,H,T,S]
     if (p > 0) probs = fast_dropout(probs, p, /*training=*/true);
     ctx = torch::bmm(probs.reshape({b * h, t, s}), v3).view({b, h, t, dh});  // [B,H,T,dh]
   }

@@ -38,10 +38,11 @@ class MultiheadAttentionImpl : public torch::nn::Module {
   // q [B,H,T,dh], k and v [B,H,S,dh] -> output [B,T,D] (after the output projection).
   // bias: additive float mask broadcastable to [B,H,T,S] (e.g. key_padding_bias), or undefined.
   // causal: query t may only see keys <= t (needs T == S). When `weights` is given it receives
-  // the attention weights averaged over heads, [B,T,S] (before dropout).
+  // the attention weights averaged over heads, [B,T,S], and `head_weights` those of every head,
+  // [B,H,T,S] (both before dropout).
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& bias = {}, bool causal = false,
-                       torch::Tensor* weights = nullptr);
+                       torch::Tensor* weights = nullptr, torch::Tensor* head_weights = nullptr);
 
   // query [B,T,D]; memory [B,S,D] for cross-attention, undefined for self-attention.
   // Same masks and `weights` as attend(). Returns [B,T,D].

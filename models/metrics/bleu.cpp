@@ -4,8 +4,10 @@
 // none, floor, add-k, exp = NIST's 1/2^k) and effective order, so scores match to float precision.
 #include "models/metrics/bleu.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -289,18 +291,41 @@ BleuScore compute_bleu(const std::vector<int64_t>& counts, const std::vector<int
   return s;
 }
 
+void BleuOptions::validate() const {
+  check_tokenizer(tokenize);
+  check_smooth(smooth);
+  if (max_order < 1) throw std::invalid_argument("BLEU max_order must be >= 1");
+}
+
+BleuStats& BleuStats::operator+=(const BleuStats& other) {
+  if (counts.size() != other.counts.size() || totals.size() != other.totals.size())
+    throw std::invalid_argument("BleuStats: adding statistics of different n-gram orders");
+  for (size_t n = 0; n < counts.size(); ++n) counts[n] += other.counts[n];
+  for (size_t n = 0; n < totals.size(); ++n) totals[n] += other.totals[n];
+  sys_len += other.sys_len;
+  ref_len += other.ref_len;
+  return *this;
+}
+
+BleuScore compute_bleu(const BleuStats& summed, const BleuOptions& options) {
+  return compute_bleu(summed.counts, summed.totals, summed.sys_len, summed.ref_len, options);
+}
+
 namespace {
 
-BleuScore bleu_from_sentences(const std::vector<std::string>& hyps,
-                              const std::vector<std::vector<std::string>>& per_sentence_refs,
-                              const std::string& nrefs, const BleuOptions& options) {
+// sacreBLEU's BLEU._compute_segment_statistics for every sentence.
+std::vector<BleuStats> stats_from_sentences(
+    const std::vector<std::string>& hyps,
+    const std::vector<std::vector<std::string>>& per_sentence_refs, const BleuOptions& options) {
   check_tokenizer(options.tokenize);
   check_smooth(options.smooth);
   const int max_order = options.max_order;
   if (max_order < 1) throw std::invalid_argument("BLEU max_order must be >= 1");
-  std::vector<int64_t> correct(max_order, 0), total(max_order, 0);
-  int64_t sys_len = 0, ref_len = 0;
+  std::vector<BleuStats> out(hyps.size());
   for (size_t i = 0; i < hyps.size(); ++i) {
+    BleuStats& st = out[i];
+    st.counts.assign(static_cast<size_t>(max_order), 0);
+    st.totals.assign(static_cast<size_t>(max_order), 0);
     NgramCounts ref_ngrams;
     std::vector<int64_t> ref_lens;
     for (const auto& ref : per_sentence_refs[i]) {
@@ -324,30 +349,47 @@ BleuScore bleu_from_sentences(const std::vector<std::string>& hyps,
         best_len = len;
       }
     }
-    sys_len += hyp_len;
-    ref_len += best_len;
+    st.sys_len = hyp_len;
+    st.ref_len = best_len;
     for (const auto& kv : word_ngrams(hyp_tokens, max_order)) {
       const size_t n = kv.first.size() - 1;
-      total[n] += kv.second;
+      st.totals[n] += kv.second;
       auto it = ref_ngrams.find(kv.first);
-      if (it != ref_ngrams.end()) correct[n] += std::min(kv.second, it->second);
+      if (it != ref_ngrams.end()) st.counts[n] += std::min(kv.second, it->second);
     }
   }
-  BleuScore s = compute_bleu(correct, total, sys_len, ref_len, options);
-  s.signature = "nrefs:" + nrefs + "|case:" + (options.lowercase ? "lc" : "mixed") +
-                "|eff:" + (options.effective_order ? "yes" : "no") + "|tok:" + options.tokenize +
-                "|smooth:" + smooth_signature(options) + "|version:seqzoo-" SEQZOO_VERSION;
-  return s;
+  return out;
+}
+
+std::string bleu_signature(const std::string& nrefs, const BleuOptions& options) {
+  return "nrefs:" + nrefs + "|case:" + (options.lowercase ? "lc" : "mixed") +
+         "|eff:" + (options.effective_order ? "yes" : "no") + "|tok:" + options.tokenize +
+         "|smooth:" + smooth_signature(options) + "|version:seqzoo-" SEQZOO_VERSION;
 }
 
 }  // namespace
+
+std::vector<BleuStats> sentence_bleu_stats(const std::vector<std::string>& hyps,
+                                           const std::vector<std::vector<std::string>>& refs,
+                                           const BleuOptions& options) {
+  std::string nrefs;
+  auto per_sentence = metrics_detail::transpose_references(hyps, refs, nrefs);
+  return stats_from_sentences(hyps, per_sentence, options);
+}
 
 BleuScore corpus_bleu(const std::vector<std::string>& hyps,
                       const std::vector<std::vector<std::string>>& refs,
                       const BleuOptions& options) {
   std::string nrefs;
   auto per_sentence = metrics_detail::transpose_references(hyps, refs, nrefs);
-  return bleu_from_sentences(hyps, per_sentence, nrefs, options);
+  // The corpus statistics are the sums of the sentence statistics (sacreBLEU sum_of_lists).
+  BleuStats total;
+  total.counts.assign(static_cast<size_t>(std::max(options.max_order, 0)), 0);
+  total.totals = total.counts;
+  for (const auto& st : stats_from_sentences(hyps, per_sentence, options)) total += st;
+  BleuScore s = compute_bleu(total, options);
+  s.signature = bleu_signature(nrefs, options);
+  return s;
 }
 
 BleuScore sentence_bleu(const std::string& hyp, const std::vector<std::string>& refs,

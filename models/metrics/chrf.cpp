@@ -95,18 +95,24 @@ std::vector<int64_t> match_stats(const std::vector<Counter>& hyp, const std::vec
   return stats;
 }
 
-double f_score(const std::vector<int64_t>& stats, const ChrfOptions& o) {
+// sacreBLEU's CHRF._compute_f_score. With float32_ratios each precision and recall is the float32
+// quotient of the counts, as in sacreBLEU's bootstrap, where the statistics are float32 arrays.
+double f_score(const std::vector<int64_t>& stats, const ChrfOptions& o, bool float32_ratios = false) {
   const double eps = 1e-16;
   const double factor = o.beta * o.beta;
   const int order = o.char_order + o.word_order;
+  auto ratio = [float32_ratios](int64_t num, int64_t den) {
+    if (float32_ratios) return static_cast<double>(static_cast<float>(num) / static_cast<float>(den));
+    return static_cast<double>(num) / static_cast<double>(den);
+  };
   double score = 0, avg_prec = 0, avg_rec = 0;
   int effective = 0;
   for (int i = 0; i < order; ++i) {
-    const double n_hyp = static_cast<double>(stats[3 * i]);
-    const double n_ref = static_cast<double>(stats[3 * i + 1]);
-    const double n_match = static_cast<double>(stats[3 * i + 2]);
-    const double prec = n_hyp > 0 ? n_match / n_hyp : eps;
-    const double rec = n_ref > 0 ? n_match / n_ref : eps;
+    const int64_t n_hyp = stats[3 * i];
+    const int64_t n_ref = stats[3 * i + 1];
+    const int64_t n_match = stats[3 * i + 2];
+    const double prec = n_hyp > 0 ? ratio(n_match, n_hyp) : eps;
+    const double rec = n_ref > 0 ? ratio(n_match, n_ref) : eps;
     const double denom = factor * prec + rec;
     score += denom > 0 ? (1 + factor) * prec * rec / denom : eps;
     if (n_hyp > 0 && n_ref > 0) {
@@ -123,7 +129,10 @@ double f_score(const std::vector<int64_t>& stats, const ChrfOptions& o) {
     avg_rec /= effective;
   }
   if (avg_prec + avg_rec == 0) return 0.0;
-  return 100 * (1 + factor) * avg_prec * avg_rec / (factor * avg_prec + avg_rec);
+  // The same operation order as sacreBLEU, so the double results agree bit for bit.
+  double f = (1 + factor) * avg_prec * avg_rec;
+  f /= factor * avg_prec + avg_rec;
+  return 100 * f;
 }
 
 void check(const ChrfOptions& o) {
@@ -140,36 +149,88 @@ std::string ChrfScore::format() const {
   return buf;
 }
 
-ChrfScore corpus_chrf(const std::vector<std::string>& hyps,
-                      const std::vector<std::vector<std::string>>& refs,
-                      const ChrfOptions& options) {
-  check(options);
-  std::string nrefs;
-  auto per_sentence = metrics_detail::transpose_references(hyps, refs, nrefs);
-  const int order = options.char_order + options.word_order;
-  std::vector<int64_t> total(static_cast<size_t>(3 * order), 0);
+ChrfStats& ChrfStats::operator+=(const ChrfStats& other) {
+  if (counts.size() != other.counts.size())
+    throw std::invalid_argument("ChrfStats: adding statistics of different orders");
+  for (size_t k = 0; k < counts.size(); ++k) counts[k] += other.counts[k];
+  return *this;
+}
+
+namespace {
+
+// sacreBLEU's CHRF._compute_segment_statistics for every sentence: the statistics of the
+// reference with the best sentence F-score (the first of equal ones).
+std::vector<ChrfStats> stats_from_sentences(const std::vector<std::string>& hyps,
+                                            const std::vector<std::vector<std::string>>& per_sentence,
+                                            const ChrfOptions& options) {
+  std::vector<ChrfStats> out(hyps.size());
   for (size_t i = 0; i < hyps.size(); ++i) {
     auto hyp = extract(metrics_detail::prepare(hyps[i], options.lowercase), options);
-    std::vector<int64_t> best;
     double best_f = -1.0;
     for (const auto& r : per_sentence[i]) {
       auto stats = match_stats(hyp, extract(metrics_detail::prepare(r, options.lowercase), options));
       const double f = f_score(stats, options);
       if (f > best_f) {
         best_f = f;
-        best = std::move(stats);
+        out[i].counts = std::move(stats);
       }
     }
-    for (size_t k = 0; k < best.size(); ++k) total[k] += best[k];
   }
+  return out;
+}
+
+ChrfScore named_score(double score, const ChrfOptions& options) {
   ChrfScore s;
-  s.score = f_score(total, options);
+  s.score = score;
   char beta[32];
   if (options.beta == std::floor(options.beta))
     std::snprintf(beta, sizeof beta, "%lld", static_cast<long long>(options.beta));
   else
     std::snprintf(beta, sizeof beta, "%g", options.beta);
   s.name = std::string("chrF") + beta + std::string(static_cast<size_t>(options.word_order), '+');
+  return s;
+}
+
+void check_stats(const std::vector<int64_t>& counts, const ChrfOptions& options) {
+  check(options);
+  if (counts.size() != static_cast<size_t>(3 * (options.char_order + options.word_order)))
+    throw std::invalid_argument("chrF statistics need 3 * (char_order + word_order) entries");
+}
+
+}  // namespace
+
+std::vector<ChrfStats> sentence_chrf_stats(const std::vector<std::string>& hyps,
+                                           const std::vector<std::vector<std::string>>& refs,
+                                           const ChrfOptions& options) {
+  check(options);
+  std::string nrefs;
+  auto per_sentence = metrics_detail::transpose_references(hyps, refs, nrefs);
+  return stats_from_sentences(hyps, per_sentence, options);
+}
+
+ChrfScore chrf_from_stats(const ChrfStats& summed, const ChrfOptions& options) {
+  check_stats(summed.counts, options);
+  return named_score(f_score(summed.counts, options), options);
+}
+
+namespace metrics_detail {
+double chrf_resample_score(const std::vector<int64_t>& summed, const ChrfOptions& options) {
+  check_stats(summed, options);
+  return f_score(summed, options, /*float32_ratios=*/true);
+}
+}  // namespace metrics_detail
+
+ChrfScore corpus_chrf(const std::vector<std::string>& hyps,
+                      const std::vector<std::vector<std::string>>& refs,
+                      const ChrfOptions& options) {
+  check(options);
+  std::string nrefs;
+  auto per_sentence = metrics_detail::transpose_references(hyps, refs, nrefs);
+  // sacreBLEU sums the sentence statistics and scores the sum.
+  ChrfStats total;
+  total.counts.assign(static_cast<size_t>(3 * (options.char_order + options.word_order)), 0);
+  for (const auto& st : stats_from_sentences(hyps, per_sentence, options)) total += st;
+  ChrfScore s = chrf_from_stats(total, options);
   s.signature = "nrefs:" + nrefs + "|case:" + (options.lowercase ? "lc" : "mixed") +
                 "|eff:" + (options.eps_smoothing ? "no" : "yes") +
                 "|nc:" + std::to_string(options.char_order) +

@@ -26,6 +26,9 @@
 namespace seqzoo {
 
 void SearchOptions::check() const {
+  if (max_len_a == 0 && max_len_b == 0)
+    throw std::invalid_argument("search.max_len_b: max_len_a and max_len_b are both 0, so every translation would be "
+                                "empty; set one of them > 0");
   if (nbest > beam_size)
     throw std::invalid_argument("search.nbest: must be <= search.beam_size (" + std::to_string(beam_size) + "), got " +
                                 std::to_string(nbest));

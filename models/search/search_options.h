@@ -29,7 +29,8 @@ struct SearchOptions {
     v.field("max_input_tokens", max_input_tokens, "inputs longer than this (subword tokens) are translated in pieces",
             Range::at_least(1));
   }
-  // Checks across fields (nbest <= beam_size). A maximum length of 0 (a = b = 0) emits eos only.
+  // Checks across fields: nbest <= beam_size, and a maximum length that allows a token (not a = b = 0;
+  // the search itself then emits eos only).
   void check() const;
   // Ranges and check(): std::invalid_argument naming the key.
   void validate() const;

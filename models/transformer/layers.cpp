@@ -145,7 +145,7 @@ torch::Tensor TransformerDecoderLayerImpl::step(const torch::Tensor& x, torch::T
                                                 torch::Tensor& self_v, const torch::Tensor& cross_k,
                                                 const torch::Tensor& cross_v,
                                                 const torch::Tensor& src_bias,
-                                                torch::Tensor* weights) {
+                                                torch::Tensor* weights, torch::Tensor* head_weights) {
   const bool train = is_training();
   const bool pre = options_.pre_norm;
   const double p = options_.dropout;
@@ -164,8 +164,10 @@ torch::Tensor TransformerDecoderLayerImpl::step(const torch::Tensor& x, torch::T
                                   " hypothesis rows for " + std::to_string(n) + " sentences");
     const int64_t k = rows / n;
     auto out = cross_attn->attend(cross_attn->project_q(y.reshape({n, k, d})), cross_k, cross_v,
-                                  src_bias, false, weights);  // [N,k,D]
+                                  src_bias, false, weights, head_weights);  // [N,k,D]
     if (weights != nullptr) *weights = weights->reshape({rows, 1, -1});  // [R,1,S]
+    // [N,H,k,S] -> [R,H,S] (row r = sentence r / k, hypothesis r % k)
+    if (head_weights != nullptr) *head_weights = head_weights->transpose(1, 2).reshape({rows, -1, head_weights->size(-1)});
     return out.reshape({rows, 1, d});
   });
   return residual(h, ffn_norm, pre, p, train, [&](const torch::Tensor& y) { return ffn->forward(y); });

@@ -71,10 +71,11 @@ class TransformerDecoderLayerImpl : public torch::nn::Module {
   // keys/values and are replaced by [R,H,t+1,dh]. cross_k, cross_v [N,H,S,dh] and src_bias
   // [N,1,1,S] are per sentence: the k hypotheses of a sentence attend as k queries of one
   // attention call. When `weights` is given it receives the head-averaged cross-attention
-  // weights [R,1,S]. Returns [R,1,D].
+  // weights [R,1,S], and `head_weights` each head's [R,H,S]. Returns [R,1,D].
   torch::Tensor step(const torch::Tensor& x, torch::Tensor& self_k, torch::Tensor& self_v,
                      const torch::Tensor& cross_k, const torch::Tensor& cross_v,
-                     const torch::Tensor& src_bias, torch::Tensor* weights = nullptr);
+                     const torch::Tensor& src_bias, torch::Tensor* weights = nullptr,
+                     torch::Tensor* head_weights = nullptr);
 
   MultiheadAttention self_attn{nullptr}, cross_attn{nullptr};
   FeedForward ffn{nullptr};

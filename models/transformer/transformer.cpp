@@ -141,14 +141,20 @@ torch::Tensor TransformerModelImpl::step(const torch::Tensor& prev_tokens, Decod
   auto x = embed(tgt_embed, prev_tokens.view({-1, 1}), state.step);
   auto bias = key_padding_bias(state.at("src_mask"), x.scalar_type());  // [N,1,1,S] per sentence
   torch::Tensor weights;  // [R,1,S]
+  // With the entry "keep_head_attention" in the state, every layer's per-head cross-attention
+  // is stored too: "head_attention" [R,L,H,S] (for plots; costs the fused attention kernels).
+  const bool keep_heads = state.contains("keep_head_attention");
+  std::vector<torch::Tensor> heads;  // L x [R,H,S]
   for (size_t i = 0; i < dec_.size(); ++i) {
     const auto kk = layer_key("self_k_", i), vk = layer_key("self_v_", i);
-    torch::Tensor k = state.get(kk), v = state.get(vk);
+    torch::Tensor k = state.get(kk), v = state.get(vk), layer_heads;
     x = dec_[i]->step(x, k, v, state.at(layer_key("cross_k_", i)), state.at(layer_key("cross_v_", i)),
-                      bias, i + 1 == dec_.size() ? &weights : nullptr);
+                      bias, i + 1 == dec_.size() ? &weights : nullptr, keep_heads ? &layer_heads : nullptr);
+    if (keep_heads) heads.push_back(layer_heads);
     state.set(kk, std::move(k));
     state.set(vk, std::move(v));
   }
+  if (keep_heads) state.set("head_attention", torch::stack(heads, 1));  // [R,L,H,S]
   if (decoder_norm) x = decoder_norm->forward(x);
   state.set("attention", weights.squeeze(1));  // [R,S]
   state.step += 1;

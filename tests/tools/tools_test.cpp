@@ -228,3 +228,97 @@ TEST_CASE("tools: evaluate --run alone scores the run's own split in its directi
   CHECK(zero.code != 0);
   CHECK(zero.err.find("--max-batch-lines: must be >= 1, got 0") != std::string::npos);
 }
+
+// Every numeric and enumerated option of every tool, given a value it cannot work with: a one-line
+// error naming the option, and a non-zero exit (2 for flag errors), never a silent run.
+TEST_CASE("tools: every numeric and enumerated option refuses values that cannot work", "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  const std::string train = bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR + "/configs/reverse-tiny.yaml";
+  const std::string evaluate = bin("seqzoo-evaluate") + " --run " + run_dir + " --test val";
+  const std::string translate = bin("seqzoo-translate") + " --run " + run_dir;
+  const std::string compare = bin("seqzoo-compare") + " " + run_dir + " --test val";
+  struct Case {
+    std::string command, expect;
+  };
+  const std::vector<Case> cases = {
+      {train + " --nproc 0", "--nproc must be in [1, 256], got 0"},
+      {train + " --nproc 100000", "--nproc must be in [1, 256], got 100000"},
+      {train + " --nproc two", "nproc"},
+      {train + " --dist-timeout 0", "--dist-timeout must be in (0, 604800] seconds, got 0"},
+      {train + " --dist-timeout 1e12", "--dist-timeout must be in"},
+      {train + " --average-checkpoints 0", "--average-checkpoints: must be >= 1"},
+      {train + " --threads -1", "threads"},
+      {train + " --threads 100000", "threads"},
+      {train + " --device gpu", "device"},
+      {train + " --set search.max_len_a=0 search.max_len_b=0", "max_len_a and max_len_b are both 0"},
+      {evaluate + " --tokenize 14a", "tokenize must be 13a, none, intl or char, not '14a'"},
+      {evaluate + " --beam-size 0", "--beam-size: must be >= 1, got 0"},
+      {evaluate + " --beam 0", "--beam-size: must be >= 1, got 0"},
+      {evaluate + " --beam 2 --beam-size 3", "give --beam or --beam-size, not both"},
+      {evaluate + " --beam-size 2 --nbest 3", "nbest: must be <= search.beam_size (2), got 3"},
+      {evaluate + " --alpha -0.5", "--alpha: must be >= 0"},
+      {evaluate + " --alpha x", "--alpha: 'x' is not a valid value"},
+      {evaluate + " --length-norm sqrt", "--length-norm"},
+      {evaluate + " --max-len-a 0 --max-len-b 0", "max_len_a and max_len_b are both 0"},
+      {evaluate + " --max-len-b -1", "--max-len-b: must be >= 0"},
+      {evaluate + " --batch-tokens 0", "--batch-tokens: must be >= 1, got 0"},
+      {evaluate + " --max-input-tokens 0", "--max-input-tokens: must be >= 1, got 0"},
+      {evaluate + " --threads -2", "--threads must be in [0, 1024]"},
+      {evaluate + " --threads 5000", "--threads must be in [0, 1024]"},
+      {evaluate + " --device tpu", "--device must be cpu, cuda or auto, got 'tpu'"},
+      {evaluate + " --checkpoint newest", "newest"},
+      {translate + " --max-batch-lines -3", "--max-batch-lines: must be >= 1, got -3"},
+      {translate + " --max-batch-lines many", "--max-batch-lines: 'many' is not a valid value"},
+      {translate + " --beam-size 1.5", "--beam-size: '1.5' is not a valid value"},
+      {translate + " --beam-size=x", "--beam-size: 'x' is not a valid value"},
+      {translate + " --nbest 0", "--nbest: must be >= 1, got 0"},
+      {translate + " --threads 99999", "--threads must be in [0, 1024]"},
+      {compare + " --samples 0", "--samples must be in [1, 100000], got 0"},
+      {compare + " --seed -1", "--seed must be in [0, 4294967295], got -1"},
+      {compare + " --buckets 0", "--buckets must be in [1, 100], got 0"},
+      {compare + " --min-bucket 0", "--min-bucket must be >= 1, got 0"},
+      {compare + " --probe-max-k 21", "--probe-max-k must be in [0, 20], got 21"},
+      {compare + " --probe-bin-words 0", "--probe-bin-words must be >= 1, got 0"},
+      {compare + " --attention-line 99", "--attention-line must be in [0, 20], got 99"},
+      {compare + " --beam-size 0", "--beam-size: must be >= 1, got 0"},
+      {compare + " --name a --name b", "--name: 2 names for 1 systems"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.command);
+    Result r = run(c.command, "a b\n");
+    INFO(r.err);
+    CHECK(r.code != 0);
+    CHECK(r.out.empty());
+    // One error line, the last; seqzoo-compare may say which run it loaded before.
+    const bool progress_allowed = c.command.rfind(compare, 0) == 0;
+    CHECK((progress_allowed || count_lines(r.err) == 1));
+    const size_t last = r.err.rfind('\n', r.err.size() >= 2 ? r.err.size() - 2 : 0);
+    const std::string last_line = r.err.substr(last == std::string::npos ? 0 : last + 1);
+    CHECK(last_line.find("error: ") != std::string::npos);
+    CHECK(last_line.find(c.expect) != std::string::npos);
+    CHECK(r.err.find("error: ") == r.err.rfind("error: "));
+  }
+}
+
+TEST_CASE("tools: compare puts runs side by side in a report with every plot", "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  REQUIRE(run(bin("seqzoo-evaluate") + " --run " + run_dir + " --test val --output copy.hyp --threads 2").code == 0);
+  Result r = run(bin("seqzoo-compare") + " " + run_dir + " copy.hyp " + run_dir + " --name tiny --name file --name again" +
+                 " --test val --min-bucket 5 --probe-max-k 3 --probe-bin-words 4 --probe-min-bin 1 --samples 50" +
+                 " --report report.html --markdown report.md --threads 2");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out == slurp(scratch() / "report.md"));
+  CHECK(r.out.find("| tiny | transformer |") != std::string::npos);
+  CHECK(r.out.find("Long-sentence probe") != std::string::npos);
+  CHECK(r.err.find("compare: [3/3] again: translating 20 test sentences") != std::string::npos);
+  const std::string html = slurp(scratch() / "report.html");
+  size_t svgs = 0;
+  for (size_t p = html.find("<svg"); p != std::string::npos; p = html.find("<svg", p + 1)) ++svgs;
+  // BLEU by length, the probe, three curves when the runs validated with BLEU, and per run the
+  // attention of 2 layers (head-averaged) and their 2 x 4 heads.
+  const size_t curves = r.out.find("Training (") != std::string::npos ? 3 : 0;
+  CHECK(svgs == 2 + curves + 2 * 10);
+  CHECK(html.find("layer 2, head 4") != std::string::npos);
+  CHECK(html.find("</html>") != std::string::npos);
+}

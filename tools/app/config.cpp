@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "data/common/files.h"
+#include "tools/app/runtime.h"
 
 namespace seqzoo {
 namespace {
@@ -73,7 +74,7 @@ void RunSettings::visit(FieldVisitor& v) {
   v.field("run_dir", run_dir,
           "run directory: train writes it, evaluate and translate read it; {src_lang} and {tgt_lang} are replaced");
   v.field("device", device, "compute device", {"cpu", "cuda", "auto"});
-  v.field("threads", threads, "intra-op CPU threads (0 = all cores)", Range::non_negative());
+  v.field("threads", threads, "intra-op CPU threads (0 = all cores)", Range{0, static_cast<double>(kMaxThreads)});
   v.section("data", "parallel corpus and batching", [&](FieldVisitor& s) { data.visit(s); });
   v.section("tokenizer", "SentencePiece subword model", [&](FieldVisitor& s) { tokenizer.visit(s); });
   v.section("model", "model family and sizes", [&](FieldVisitor& s) { model.visit(s); });

@@ -3,29 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "data/common/text.h"
+#include "tools/app/svg_plot.h"
 
 namespace seqzoo {
 namespace {
-
-std::vector<double> nice_ticks(double& lo, double& hi, int max_ticks) {
-  if (!(hi > lo)) {
-    double pad = std::abs(lo) > 0 ? std::abs(lo) * 0.1 : 1.0;
-    lo -= pad;
-    hi += pad;
-  }
-  double raw = (hi - lo) / std::max(1, max_ticks - 1);
-  double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double f = raw / mag;
-  double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
-  lo = std::floor(lo / step + 1e-9) * step;
-  hi = std::ceil(hi / step - 1e-9) * step;
-  std::vector<double> ticks;
-  for (double t = lo; t <= hi + step * 1e-6; t += step) ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
-  return ticks;
-}
 
 std::string num(double v) {
   char buf[32];

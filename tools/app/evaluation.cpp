@@ -79,6 +79,7 @@ void print_scores(const std::vector<std::string>& hyps, const std::vector<std::v
 
 void score_hypotheses(const std::string& hyp_path, const std::vector<std::string>& ref_paths, const BleuOptions& bleu,
                       const ChrfOptions& chrf, std::ostream& out) {
+  bleu.validate();
   const auto hyps = read_lines(hyp_path);
   const auto refs = read_references(ref_paths, hyps.size(), "hypotheses " + hyp_path);
   print_scores(hyps, refs, bleu, chrf, out);
@@ -87,6 +88,7 @@ void score_hypotheses(const std::string& hyp_path, const std::vector<std::string
 void evaluate_run(const LoadedModel& run, const std::string& run_dir, const TranslateOptions& translate,
                   const EvaluateOptions& options, std::ostream& out) {
   namespace fs = std::filesystem;
+  options.bleu.validate();  // before any decoding
   const RunDirectory dir(run_dir);
   std::vector<std::string> srcs;
   std::vector<std::vector<std::string>> refs;

@@ -77,7 +77,12 @@ int64_t hardware_threads() {
 }
 
 torch::Device setup_runtime(const std::string& device, int64_t threads) {
-  if (threads < 0) throw std::invalid_argument("--threads must be >= 0, got " + std::to_string(threads));
+  if (threads < 0 || threads > kMaxThreads)
+    throw std::invalid_argument("--threads must be in [0, " + std::to_string(kMaxThreads) + "] (0 = all cores), got " +
+                                std::to_string(threads));
+  // The device is checked before any thread pool is sized.
+  if (device != "cpu" && device != "cuda" && device != "auto")
+    throw std::invalid_argument("--device must be cpu, cuda or auto, got '" + device + "'");
   torch::set_num_threads(static_cast<int>(threads == 0 ? hardware_threads() : threads));
   if (device == "cpu") return torch::kCPU;
   if (device == "cuda") {

@@ -19,8 +19,11 @@ namespace seqzoo {
 // value; SEQZOO_NO_REEXEC=1 skips the re-exec only.
 void tune_cpu_runtime(int argc, char** argv);
 
+// The most intra-op threads a run may ask for (the config key `threads` and --threads).
+constexpr int64_t kMaxThreads = 1024;
+
 // --device cpu|cuda|auto -> torch::Device (std::invalid_argument for cuda without CUDA);
-// threads 0 = all cores. Sets LibTorch's intra-op threads.
+// threads 0 = all cores, at most kMaxThreads. Sets LibTorch's intra-op threads.
 torch::Device setup_runtime(const std::string& device, int64_t threads);
 
 // Number of hardware cores available to this process.

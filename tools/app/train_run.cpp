@@ -16,6 +16,7 @@
 #include "models/training/distributed/distributed_source.h"
 #include "models/training/distributed/launcher.h"
 #include "data/common/files.h"
+#include "data/common/text.h"
 #include "models/training/sources.h"
 #include "models/training/trainer.h"
 #include "tools/app/run_directory.h"
@@ -29,13 +30,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int kMaxProcesses = 256;               // --nproc
+constexpr double kMaxDistTimeoutS = 7 * 24 * 3600;  // --dist-timeout: a week
+
 void say(std::ostream* out, const std::string& line) {
   if (out) *out << line << std::endl;
 }
-
-
-
-
 
 std::string count_str(int64_t n) {
   char buf[32];
@@ -244,8 +244,12 @@ int run_train_command(const TrainCommand& cmd, std::ostream& out) {
     if (cmd.summary) out << model_summary(config);
     return 0;
   }
-  if (cmd.nproc < 1) throw std::invalid_argument("--nproc must be >= 1, got " + std::to_string(cmd.nproc));
-  if (!(cmd.dist_timeout_s > 0)) throw std::invalid_argument("--dist-timeout must be > 0");
+  if (cmd.nproc < 1 || cmd.nproc > kMaxProcesses)
+    throw std::invalid_argument("--nproc must be in [1, " + std::to_string(kMaxProcesses) + "], got " +
+                                std::to_string(cmd.nproc));
+  if (!(cmd.dist_timeout_s > 0 && cmd.dist_timeout_s <= kMaxDistTimeoutS))
+    throw std::invalid_argument("--dist-timeout must be in (0, " + format_number(kMaxDistTimeoutS, 6) + "] seconds, got " +
+                                format_number(cmd.dist_timeout_s, 6));
   if (cmd.nproc > 1 && !cmd.prepare_only) {
     if (std::getenv("RANK") != nullptr)
       throw std::invalid_argument("--nproc starts its own ranks; under torchrun (RANK is set) leave it out");

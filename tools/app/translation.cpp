@@ -11,6 +11,7 @@
 #include "data/common/files.h"
 #include "data/common/text.h"
 #include "tools/app/line_reader.h"
+#include "tools/app/svg_plot.h"
 
 namespace seqzoo {
 namespace {
@@ -130,35 +131,9 @@ std::string format_alignment(const std::vector<std::pair<int64_t, int64_t>>& ali
 void write_attention_svg(const std::string& path, const std::vector<std::string>& src_pieces,
                          const std::vector<std::string>& tgt_pieces,
                          const std::vector<std::vector<float>>& attention) {
-  const int cell = 24, left = 140, top = 140;
-  const size_t rows = attention.size(), cols = src_pieces.size();
-  const int width = left + static_cast<int>(cols) * cell + 20;
-  const int height = top + static_cast<int>(rows) * cell + 40;
-  std::ostringstream os;
-  os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-     << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-     << "<text x=\"" << left << "\" y=\"16\" font-size=\"14\">attention (rows: output, columns: input)</text>\n";
-  for (size_t s = 0; s < cols; ++s) {
-    const int x = left + static_cast<int>(s) * cell + cell / 2;
-    os << "<text transform=\"translate(" << x << "," << top - 6 << ") rotate(-60)\">"
-       << xml_escape(src_pieces[s]) << "</text>\n";
-  }
-  for (size_t t = 0; t < rows; ++t) {
-    const int y = top + static_cast<int>(t) * cell;
-    const std::string label = t < tgt_pieces.size() ? tgt_pieces[t] : "</s>";
-    os << "<text x=\"" << left - 6 << "\" y=\"" << y + cell / 2 + 4 << "\" text-anchor=\"end\">"
-       << xml_escape(label) << "</text>\n";
-    for (size_t s = 0; s < cols && s < attention[t].size(); ++s) {
-      const float w = std::clamp(attention[t][s], 0.0f, 1.0f);
-      const int shade = static_cast<int>(std::lround(255 * (1 - w)));
-      os << "<rect x=\"" << left + static_cast<int>(s) * cell << "\" y=\"" << y << "\" width=\"" << cell
-         << "\" height=\"" << cell << "\" fill=\"rgb(" << shade << "," << shade << ",255)\" stroke=\"#ddd\">"
-         << "<title>" << xml_escape(label) << " / " << xml_escape(src_pieces[s]) << ": " << w << "</title></rect>\n";
-    }
-  }
-  os << "</svg>\n";
-  write_text_file(path, os.str());
+  write_text_file(path, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" +
+                            render_attention_svg(src_pieces, tgt_pieces, attention,
+                                                 "attention (rows: output, columns: input)"));
 }
 
 int64_t translate_stream(const LoadedModel& run, int fd, std::ostream& out, const TranslateOptions& options,

@@ -33,9 +33,41 @@ int run_main(const char* program, const std::function<int()>& body) {
   }
 }
 
+namespace {
+
+// cxxopts says "Argument 'x' failed to parse" without the option: find the flag that took the
+// value in argv ("--alpha x" or "--alpha=x") and name it.
+std::string name_bad_value(const std::string& message, int argc, char** argv) {
+  const std::string lquote = "\xE2\x80\x98", rquote = "\xE2\x80\x99";
+  size_t a = message.find(lquote), b = message.rfind(rquote);
+  size_t open = lquote.size();
+  if (a == std::string::npos || b == std::string::npos || b < a) {
+    a = message.find('\'');
+    b = message.rfind('\'');
+    open = 1;
+    if (a == std::string::npos || b <= a) return message;
+  }
+  const std::string value = message.substr(a + open, b - a - open);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const size_t eq = arg.find('=');
+    if (arg.rfind("-", 0) == 0 && eq != std::string::npos && arg.substr(eq + 1) == value)
+      return arg.substr(0, eq) + ": '" + value + "' is not a valid value";
+    if (arg == value && i > 1 && argv[i - 1][0] == '-')
+      return std::string(argv[i - 1]) + ": '" + value + "' is not a valid value";
+  }
+  return message;
+}
+
+}  // namespace
+
 bool parse_args(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& out) {
   options.add_options()("h,help", "print this help");
-  out = options.parse(argc, argv);
+  try {
+    out = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
+    throw UsageError(name_bad_value(e.what(), argc, argv));
+  }
   if (out.count("help")) {
     std::cout << options.help() << std::endl;
     return false;

@@ -171,3 +171,29 @@ TEST_CASE("lowercasing follows Python's str.lower", "[metrics]") {
   const std::string bad = "a\xff\xfe" "b";
   CHECK(unicode::encode_utf8(unicode::decode_utf8(bad)) == bad);
 }
+
+TEST_CASE("corpus BLEU is compute_bleu of the summed sentence statistics, for any subset", "[metrics]") {
+  const std::vector<std::vector<std::string>> refs = {kRef1, kRef2};
+  for (const std::string tok : {"13a", "intl", "char"}) {
+    const auto stats = sentence_bleu_stats(kHyps, refs, opts(tok));
+    REQUIRE(stats.size() == kHyps.size());
+    BleuStats sum = stats[0];
+    sum += stats[1];
+    sum += stats[2];
+    CHECK(compute_bleu(sum, opts(tok)).score == corpus_bleu(kHyps, refs, opts(tok)).score);
+    // A subset: sentences 0 and 2 alone.
+    BleuStats sub = stats[0];
+    sub += stats[2];
+    CHECK(compute_bleu(sub, opts(tok)).score ==
+          corpus_bleu({kHyps[0], kHyps[2]}, {{kRef1[0], kRef1[2]}, {kRef2[0], kRef2[2]}}, opts(tok)).score);
+  }
+  // Sentence 0 is an exact match of reference 1: every n-gram found, lengths equal.
+  const auto first = sentence_bleu_stats({kHyps[0]}, {{kRef1[0]}}, opts());
+  CHECK(first[0].counts == first[0].totals);
+  CHECK(first[0].sys_len == first[0].ref_len);
+  BleuStats other;
+  other.counts = {1, 0};
+  other.totals = {1, 0};
+  BleuStats copy = first[0];
+  CHECK_THROWS_AS(copy += other, std::invalid_argument);
+}

@@ -106,3 +106,25 @@ TEST_CASE("chrF++ adds word n-grams with punctuation split off word edges", "[me
   auto both = corpus_chrf({"the cat sat"}, {{"a dog stood"}, {"the cat sat"}});
   CHECK(both.score == Approx(single.score));
 }
+
+TEST_CASE("corpus chrF is the F-score of the summed sentence statistics", "[metrics]") {
+  const std::vector<std::vector<std::string>> refs = {kRef1, kRef2};
+  for (int word_order : {0, 2}) {
+    ChrfOptions o;
+    o.word_order = word_order;
+    const auto stats = sentence_chrf_stats(kHyps, refs, o);
+    REQUIRE(stats.size() == kHyps.size());
+    CHECK(stats[0].counts.size() == static_cast<size_t>(3 * (6 + word_order)));
+    ChrfStats sum = stats[0];
+    sum += stats[1];
+    sum += stats[2];
+    const ChrfScore corpus = corpus_chrf(kHyps, refs, o);
+    CHECK(chrf_from_stats(sum, o).score == corpus.score);
+    CHECK(chrf_from_stats(sum, o).name == corpus.name);
+    // The float32 ratios of a bootstrap resample move the score only in float32's last digits.
+    CHECK(metrics_detail::chrf_resample_score(sum.counts, o) == Approx(corpus.score).epsilon(1e-6));
+  }
+  ChrfStats wrong;
+  wrong.counts = {1, 2, 3};
+  CHECK_THROWS_AS(chrf_from_stats(wrong, ChrfOptions{}), std::invalid_argument);
+}

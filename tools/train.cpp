@@ -1,4 +1,5 @@
 // seqzoo-train: train a model from YAML configs into a run directory (tools/app/train_run.h).
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 
@@ -49,11 +50,17 @@ int main(int argc, char** argv) {
     cxxopts::ParseResult args;
     if (!parse_args(options, argc, argv, args)) return 0;
     if (args.count("config")) cmd.configs = args["config"].as<std::vector<std::string>>();
-    if (args.count("set")) cmd.overrides = args["set"].as<std::vector<std::string>>();
-    if (args.count("more-overrides")) {
-      const auto more = args["more-overrides"].as<std::vector<std::string>>();
-      if (cmd.overrides.empty()) throw UsageError("unexpected argument '" + more.front() + "'");
-      cmd.overrides.insert(cmd.overrides.end(), more.begin(), more.end());
+    // Overrides apply in command-line order (a later --set of a key wins); cxxopts has them all, but
+    // not in that order. An argument that is neither an option nor a --set value is a mistake.
+    cmd.overrides = multi_value_flag(argc, argv, "--set");
+    const size_t parsed = (args.count("set") ? args["set"].as<std::vector<std::string>>().size() : 0) +
+                          (args.count("more-overrides") ? args["more-overrides"].as<std::vector<std::string>>().size() : 0);
+    if (cmd.overrides.size() != parsed || (args.count("more-overrides") && !args.count("set"))) {
+      for (const auto& v : args.count("more-overrides") ? args["more-overrides"].as<std::vector<std::string>>()
+                                                        : std::vector<std::string>{})
+        if (std::find(cmd.overrides.begin(), cmd.overrides.end(), v) == cmd.overrides.end())
+          throw UsageError("unexpected argument '" + v + "'");
+      throw UsageError("unexpected arguments among the --set overrides");
     }
     if (args.count("run")) cmd.run = args["run"].as<std::string>();
     cmd.resume = args.count("resume") > 0;

@@ -29,10 +29,6 @@ int write_all(int fd, const void* data, size_t n) {
   return 0;
 }
 
-std::string reason(int err) {
-  return err == ENOSPC ? std::string("no space left on the device (disk full)") : std::string(std::strerror(err));
-}
-
 bool is_special_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
@@ -41,13 +37,17 @@ bool is_special_file(const std::string& path) {
 // Writes text to an existing non-regular file (a device or a pipe) in place.
 void write_in_place(const std::string& path, const std::string& text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + reason(errno));
+  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + io_error_reason(errno));
   const int err = write_all(fd, text.data(), text.size());
   const int close_err = ::close(fd) != 0 ? errno : 0;
-  if (err != 0 || close_err != 0) throw std::runtime_error("cannot write " + path + ": " + reason(err ? err : close_err));
+  if (err != 0 || close_err != 0) throw std::runtime_error("cannot write " + path + ": " + io_error_reason(err ? err : close_err));
 }
 
 }  // namespace
+
+std::string io_error_reason(int err) {
+  return err == ENOSPC ? std::string("no space left on the device (disk full)") : std::string(std::strerror(err));
+}
 
 void fsync_path(const std::string& path, bool directory) {
   const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
@@ -67,7 +67,7 @@ void write_file_atomically(const std::string& path, const std::function<void(con
   if (fs::is_directory(target, ec)) throw std::runtime_error("cannot write " + what + " " + path + ": it is a directory");
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot write " + what + " " + tmp + ": " + reason(errno));
+  if (fd < 0) throw std::runtime_error("cannot write " + what + " " + tmp + ": " + io_error_reason(errno));
   int write_errno = 0;
   const ByteSink sink = [&](const void* data, size_t n) -> size_t {
     if (write_errno == 0) write_errno = write_all(fd, data, n);
@@ -79,12 +79,12 @@ void write_file_atomically(const std::string& path, const std::function<void(con
   } catch (...) {
     ::close(fd);
     fs::remove(tmp, ec);
-    if (write_errno != 0) throw std::runtime_error("cannot write " + what + " " + path + ": " + reason(write_errno));
+    if (write_errno != 0) throw std::runtime_error("cannot write " + what + " " + path + ": " + io_error_reason(write_errno));
     throw;
   }
-  if (write_errno != 0) failure = reason(write_errno);
-  if (failure.empty() && ::fsync(fd) != 0) failure = "fsync: " + reason(errno);
-  if (::close(fd) != 0 && failure.empty()) failure = "close: " + reason(errno);
+  if (write_errno != 0) failure = io_error_reason(write_errno);
+  if (failure.empty() && ::fsync(fd) != 0) failure = "fsync: " + io_error_reason(errno);
+  if (::close(fd) != 0 && failure.empty()) failure = "close: " + io_error_reason(errno);
   if (!failure.empty()) {
     fs::remove(tmp, ec);
     throw std::runtime_error("cannot write " + what + " " + path + ": " + failure);
@@ -116,7 +116,7 @@ std::string read_text_file(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) throw std::runtime_error("cannot read " + path + ": it is a directory, not a file");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + reason(errno));
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + io_error_reason(errno));
   std::string text;
   char buf[1 << 16];
   for (;;) {
@@ -125,7 +125,7 @@ std::string read_text_file(const std::string& path) {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      throw std::runtime_error("cannot read " + path + ": " + reason(err));
+      throw std::runtime_error("cannot read " + path + ": " + io_error_reason(err));
     }
     if (r == 0) break;
     text.append(buf, static_cast<size_t>(r));

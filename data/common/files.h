@@ -28,6 +28,10 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
 // The whole file (std::runtime_error "cannot read <path>: <reason>"; a directory is named as such).
 std::string read_text_file(const std::string& path);
 
+// The reason of a failed I/O call, as the library's messages give it: strerror, except that ENOSPC
+// says "disk full" in plain words.
+std::string io_error_reason(int err);
+
 // fsync of a file or folder, best effort (folders on file systems that refuse it are skipped).
 void fsync_path(const std::string& path, bool directory);
 

@@ -308,7 +308,20 @@ TrainResult Trainer::train() {
   plan_epoch_ = 0;
   queue_.clear();
 
-  std::string reason;
+  // The stopping criteria, checked after each update and once before the first: a resumed run that
+  // already reached its limit trains no further (one more update would change its weights).
+  auto limit_reached = [&](bool epoch_done) -> std::string {
+    if (config_.max_steps > 0 && state_.step >= config_.max_steps) return "max_steps";
+    if (epoch_done && config_.max_epochs > 0 && state_.epoch > config_.max_epochs) return "max_epochs";
+    if (config_.max_minutes > 0 && (options_.dist ? dist_time_up_ : elapsed() >= config_.max_minutes * 60))
+      return "max_minutes";
+    if (options_.dist ? dist_stop_ : options_.stop && options_.stop->load()) return "interrupted";
+    return "";
+  };
+  std::string reason = limit_reached(/*epoch_done=*/false);
+  if (!reason.empty() && reason != "interrupted")
+    log("the run already reached train." + reason + " at step " + std::to_string(state_.step) +
+        ": nothing to train (raise the limit in its config.yaml to train on)");
   int64_t epoch = state_.epoch;
   while (reason.empty()) {
     if (config_.max_epochs > 0 && state_.epoch > config_.max_epochs) {
@@ -345,14 +358,7 @@ TrainResult Trainer::train() {
       if (config_.valid_every > 0 && state_.step % config_.valid_every == 0) run_validation(true, epoch, reason);
     }
     if (!reason.empty()) break;
-    if (config_.max_steps > 0 && state_.step >= config_.max_steps)
-      reason = "max_steps";
-    else if (epoch_done && config_.max_epochs > 0 && state_.epoch > config_.max_epochs)
-      reason = "max_epochs";
-    else if (config_.max_minutes > 0 && (options_.dist ? dist_time_up_ : elapsed() >= config_.max_minutes * 60))
-      reason = "max_minutes";
-    else if (options_.dist ? dist_stop_ : options_.stop && options_.stop->load())
-      reason = "interrupted";
+    reason = limit_reached(epoch_done);
   }
   queue_.clear();
   if (reason != "interrupted" && last_valid_step_ != state_.step) {

@@ -5,15 +5,15 @@
 #                                             times (default 6): every checkpoint left on disk loads,
 #                                             the run lock is released, --resume finishes, and the
 #                                             resumed run translates bit-for-bit like an uninterrupted one.
-#   probes.sh disk-full BUILD_DIR SOURCE_DIR  on a small tmpfs: a full disk while writing config.yaml
-#                                             or a checkpoint is a one-line "disk full" error with a
+#   probes.sh disk-full BUILD_DIR SOURCE_DIR  on a small tmpfs: a full disk when a run starts
+#                                             or while writing a checkpoint is a one-line "disk full" error with a
 #                                             non-zero exit, leaves no .tmp file, and the previous
 #                                             checkpoint still loads; --output of evaluate and translate
 #                                             onto a full disk fails loudly. Exit 77 (CTest: skipped)
 #                                             where no tmpfs can be mounted.
 #
 # CTest runs both (tests/CMakeLists: labels "probe"); the seed is printed so a failure can be replayed
-# with SEQZOO_PROBE_SEED.
+# with SEQZOO_PROBE_SEED; SEQZOO_PROBE_DEBUG=1 traces every command (and lists the small disk).
 set -euo pipefail
 mode=${1:?usage: probes.sh kill|disk-full BUILD_DIR SOURCE_DIR}
 build=$(cd "${2:?BUILD_DIR}" && pwd)
@@ -28,6 +28,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+[ -n "${SEQZOO_PROBE_DEBUG:-}" ] && set -x
 
 fail() {
   echo "PROBE FAILED ($mode): $*" >&2
@@ -122,18 +123,32 @@ expect_disk_full() {  # WHAT CODE ERRFILE
 probe_disk_full() {
   local fsdir="$work/fs"
   mkdir -p "$fsdir"
-  if ! mount -t tmpfs -o size=4m tmpfs "$fsdir" 2>/dev/null; then
+  if ! mount -t tmpfs -o size=16m tmpfs "$fsdir" 2>/dev/null; then
     echo "SKIPPED: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)"
     exit 77
   fi
   mounted=$fsdir
 
-  # 1. config.yaml on a full disk: named, no .tmp, no partial config.
+  # 1. A new run on a full disk: the first file it cannot write (the run lock or config.yaml) is
+  # named, and no .tmp or partial config is left.
   dd if=/dev/zero of="$fsdir/filler" bs=64k 2>/dev/null || true
   local code=0
   "$train" "${train_args[@]}" --run "$fsdir/run" >/dev/null 2>"$work/err" || code=$?
+  expect_disk_full "new run" "$code" "$work/err"
+  grep -q "$fsdir/run/" "$work/err" || { cat "$work/err" >&2; fail "new run: the error does not name the file"; }
+  [ ! -e "$fsdir/run/config.yaml" ] || fail "config.yaml: a partial config.yaml was left"
+  [ ! -e "$fsdir/run/config.yaml.tmp" ] || fail "config.yaml: config.yaml.tmp was left"
+  echo "new run on a full disk: $(tail -1 "$work/err")"
+  rm -rf "$fsdir/filler" "$fsdir/run"
+
+  # 1b. Room for the run lock (one 4 KB page) but not for config.yaml (about 9 KB): config.yaml is
+  # named, with "disk full", and neither it nor its .tmp is left.
+  local avail_kb=$(df -k --output=avail "$fsdir" | tail -1)
+  dd if=/dev/zero of="$fsdir/filler" bs=4k count=$(( avail_kb / 4 - 2 )) 2>/dev/null || true
+  code=0
+  "$train" "${train_args[@]}" --run "$fsdir/run" >/dev/null 2>"$work/err" || code=$?
   expect_disk_full "config.yaml" "$code" "$work/err"
-  grep -q "config.yaml" "$work/err" || { cat "$work/err" >&2; fail "config.yaml: the error does not name the file"; }
+  grep -q "config.yaml" "$work/err" || { cat "$work/err" >&2; fail "config.yaml: the error does not name config.yaml"; }
   [ ! -e "$fsdir/run/config.yaml" ] || fail "config.yaml: a partial config.yaml was left"
   [ ! -e "$fsdir/run/config.yaml.tmp" ] || fail "config.yaml: config.yaml.tmp was left"
   echo "config.yaml on a full disk: $(tail -1 "$work/err")"
@@ -143,15 +158,17 @@ probe_disk_full() {
   # The first checkpoints fit; a filler file then takes what is left before a later one.
   local run="$fsdir/run"
   "$train" "${train_args[@]}" --set train.max_steps=10 --run "$run" >/dev/null 2>"$work/err" ||
-    { cat "$work/err" >&2; fail "the first checkpoints did not fit into 4 MB"; }
+    { cat "$work/err" >&2; fail "the first checkpoints did not fit into 16 MB"; }
   dd if=/dev/zero of="$fsdir/filler" bs=64k 2>/dev/null || true
   rm -f "$fsdir/filler"
+  [ -n "${SEQZOO_PROBE_DEBUG:-}" ] && ls -laR "$fsdir" >&2
   local free_kb=$(df -k --output=avail "$fsdir" | tail -1)
   local ckpt_kb=$(du -k "$run/checkpoints/last.pt" | cut -f1)
   # leave room for less than one more checkpoint
   dd if=/dev/zero of="$fsdir/filler" bs=1k count=$((free_kb - ckpt_kb / 2)) 2>/dev/null || true
   code=0
-  sed -i 's/max_steps: 10$/max_steps: 60/' "$run/config.yaml"
+  sed -i "s/max_steps: 10\b/max_steps: 60/" "$run/config.yaml"
+  grep -q "max_steps: 60" "$run/config.yaml" || fail "could not raise train.max_steps in $run/config.yaml"
   "$train" --resume --run "$run" --threads 1 >/dev/null 2>"$work/err" || code=$?
   expect_disk_full "checkpoint" "$code" "$work/err"
   echo "checkpoint on a full disk: $(tail -1 "$work/err")"

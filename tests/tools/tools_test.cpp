@@ -172,7 +172,10 @@ TEST_CASE("tools: translate keeps order, answers empty lines, rejects or replace
 
   Result plot = run(translate + " --plot-attention attn.svg", "a b c\n");
   CHECK(plot.code == 0);
-  CHECK(slurp(scratch() / "attn.svg").find("<svg") == 0);
+  // A standalone SVG file: the XML declaration, then the <svg> root element, closed at the end.
+  const std::string svg = slurp(scratch() / "attn.svg");
+  CHECK(svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg", 0) == 0);
+  CHECK(svg.find("</svg>") != std::string::npos);
 
   Result eval = run(bin("seqzoo-evaluate") + " --run " + tiny_run().string() + " --src data/val.src --ref data/val.tgt --threads 2");
   INFO(eval.err);
@@ -194,6 +197,17 @@ TEST_CASE("tools: configs compose on the command line, direction by overlay or -
                    "transformer-small.yaml --set data.src_lang=en --set data.tgt_lang=de --dump-config");
   CHECK(set.code == 0);
   CHECK(set.out.find("run_dir: runs/transformer-small-en-de") != std::string::npos);
+  // Overrides apply in command-line order, values after one --set included: the last one wins.
+  Result order = run(bin("seqzoo-train") + " --config " + configs +
+                     "transformer-small.yaml --set train.max_steps=60 train.valid_every=5 --run r --set train.max_steps=10 "
+                     "--dump-config");
+  INFO(order.err);
+  CHECK(order.code == 0);
+  CHECK(order.out.find("max_steps: 10 ") != std::string::npos);
+  CHECK(order.out.find("valid_every: 5 ") != std::string::npos);
+  Result stray = run(bin("seqzoo-train") + " --config " + configs + "transformer-small.yaml --dump-config train.lr=1");
+  CHECK(stray.code == 2);
+  CHECK(stray.err.find("unexpected argument 'train.lr=1'") != std::string::npos);
   Result bad_set = run(bin("seqzoo-train") + " --config " + configs + "transformer-small.yaml --set train.lr=-1 --dump-config");
   CHECK(bad_set.code == 1);
   CHECK(bad_set.err.find("--set train.lr=-1: train.lr: must be > 0") != std::string::npos);
@@ -202,7 +216,7 @@ TEST_CASE("tools: configs compose on the command line, direction by overlay or -
   CHECK(families.out.find("transformer\n") != std::string::npos);
 }
 
-TEST_CASE("tools: evaluate --run alone scores the run's own split in its direction; output errors are loud",
+TEST_CASE("tools: evaluate --run alone scores the run's own split in its direction, and output errors are loud",
           "[tools][e2e]") {
   const std::string run_dir = tiny_run().string();
   Result split = run(bin("seqzoo-evaluate") + " --run " + run_dir + " --test val --threads 2");

@@ -88,7 +88,7 @@ std::string RunDirectory::list_checkpoints() const {
 void RunDirectory::create() const {
   std::error_code ec;
   fs::create_directories(root_, ec);
-  if (ec) throw std::runtime_error("cannot create run directory " + root_ + ": " + ec.message());
+  if (ec) throw std::runtime_error("cannot create run directory " + root_ + ": " + io_error_reason(ec.value()));
 }
 
 RunLock::~RunLock() {
@@ -112,7 +112,7 @@ RunLock RunDirectory::lock() const {
   create();
   const std::string path = this->path(".lock");
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + io_error_reason(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[32] = {0};
     const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -126,7 +126,7 @@ RunLock RunDirectory::lock() const {
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
     const int err = errno;
     ::close(fd);
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+    throw std::runtime_error("cannot write " + path + ": " + io_error_reason(err));
   }
   return RunLock(fd);
 }
@@ -141,12 +141,13 @@ void copy_atomically(const std::string& from, const std::string& to) {
   fs::remove(tmp, ec);
   fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
   if (ec) {
+    const int err = ec.value();  // before the clean-up overwrites ec
     fs::remove(tmp, ec);
-    throw std::runtime_error("cannot copy checkpoint " + from + " to " + tmp + ": " + ec.message());
+    throw std::runtime_error("cannot copy checkpoint " + from + " to " + tmp + ": " + io_error_reason(err));
   }
   fsync_path(tmp, false);
   fs::rename(tmp, to, ec);
-  if (ec) throw std::runtime_error("cannot rename " + tmp + " to " + to + ": " + ec.message());
+  if (ec) throw std::runtime_error("cannot rename " + tmp + " to " + to + ": " + io_error_reason(ec.value()));
   fsync_path(fs::path(to).parent_path().string(), true);
 }
 

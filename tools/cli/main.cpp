@@ -76,4 +76,20 @@ bool parse_args(cxxopts::Options& options, int argc, char** argv, cxxopts::Parse
   return true;
 }
 
+std::vector<std::string> multi_value_flag(int argc, char** argv, const std::string& flag) {
+  std::vector<std::string> values;
+  const std::string with_value = flag + "=";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind(with_value, 0) == 0) {
+      values.push_back(arg.substr(with_value.size()));
+    } else if (arg == flag) {
+      while (i + 1 < argc && argv[i + 1][0] != '-') values.emplace_back(argv[++i]);
+    } else if (arg == "--") {
+      break;
+    }
+  }
+  return values;
+}
+
 }  // namespace seqzoo

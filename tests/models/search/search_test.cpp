@@ -291,13 +291,17 @@ TEST_CASE("output length respects a * src_len + b per sentence", "[search]") {
     // The forced eos is scored with its own log-prob.
     CHECK(r[2][0].log_prob == Approx(std::log(0.6) + std::log(1e-5)).epsilon(1e-5));
   }
-  o.max_len_a = 0;
+  // A limit that rounds down to 0 tokens (floor(0.3 * 3)) forces eos at once.
+  o.max_len_a = 0.3;
   o.max_len_b = 0;
   o.beam_size = 2;
   auto r = run(model, {{A, B, A}}, o);
   REQUIRE(r[0].size() == 1);
   CHECK(r[0][0].tokens.empty());
   CHECK(r[0][0].log_prob == Approx(std::log(1e-5)).epsilon(1e-5));
+  // Both 0 could only ever give empty translations: refused, naming the key.
+  o.max_len_a = 0;
+  CHECK_THROWS_WITH(o.validate(), Catch::Matchers::Contains("search.max_len_b: max_len_a and max_len_b are both 0"));
 }
 
 TEST_CASE("search finishes early when no open hypothesis can win", "[search]") {

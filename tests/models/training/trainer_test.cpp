@@ -254,6 +254,23 @@ TEST_CASE("resume reproduces the uninterrupted run", "[training]") {
     auto res = t.train();
     CHECK(res.steps == 2 * n);
   }
+  {
+    // Resuming a run that already reached its limit trains no further: no update, no validation,
+    // no checkpoint (the weights and metrics rows checked below stay those of the finished run).
+    MockModel m = model_for(99);
+    VectorBatchSource source(train_batches, true, 3);
+    TrainConfig cf = c;
+    cf.max_steps = 2 * n;
+    TrainerOptions o;
+    RunAttachment run(split_dir.str(), o, cf, /*resume=*/true);
+    Recorder third;
+    o.on_update = third.hook();
+    auto res = Trainer(cf, m.ptr(), source, &valid, o).train();
+    CHECK(res.steps == 2 * n);
+    CHECK(res.stop_reason == "max_steps");
+    CHECK(third.loss.empty());
+    CHECK(third.skipped == 0);
+  }
   REQUIRE(full.loss.size() == static_cast<size_t>(2 * n));
   REQUIRE(first.loss.size() == static_cast<size_t>(n));
   REQUIRE(second.loss.size() == static_cast<size_t>(n));
@@ -281,6 +298,7 @@ TEST_CASE("resume reproduces the uninterrupted run", "[training]") {
     if (rows_full[i].kind == "train" && !partial) CHECK(rows_full[i].loss == Approx(rows_split[i].loss).margin(1e-5));
   }
   CHECK_THAT(slurp(split_dir / "train.log"), Catch::Contains("resumed from"));
+  CHECK_THAT(slurp(split_dir / "train.log"), Catch::Contains("the run already reached train.max_steps at step 10"));
 }
 
 TEST_CASE("stopping: early stopping with patience, max_minutes and the stop flag", "[training]") {

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
         ("markdown", "write the markdown summary here too", cxxopts::value<std::string>())
         ("title", "title of the report", cxxopts::value<std::string>()->default_value(c.title))
         ("samples", "bootstrap resamples", cxxopts::value<int64_t>()->default_value("1000"))
-        ("seed", "bootstrap seed", cxxopts::value<int64_t>()->default_value("12345"))
+        ("bootstrap-seed", "seed of the bootstrap resampling", cxxopts::value<int64_t>()->default_value("12345"))
         ("buckets", "source-length buckets of the test set (at most)", cxxopts::value<int64_t>()->default_value("5"))
         ("min-bucket", "sentences per bucket (at least)", cxxopts::value<int64_t>()->default_value("100"))
         ("probe-max-k", "long-sentence probe: join up to k test pairs (0 = no probe)", cxxopts::value<int64_t>()->default_value("6"))
@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
     if (args.count("markdown")) c.markdown = args["markdown"].as<std::string>();
     c.title = args["title"].as<std::string>();
     c.bootstrap.samples = args["samples"].as<int64_t>();
-    const int64_t seed = args["seed"].as<int64_t>();
-    if (seed < 0 || seed > 4294967295LL) throw UsageError("--seed must be in [0, 4294967295], got " + std::to_string(seed));
+    const int64_t seed = args["bootstrap-seed"].as<int64_t>();
+    if (seed < 0 || seed > 4294967295LL) throw UsageError("--bootstrap-seed must be in [0, 4294967295], got " + std::to_string(seed));
     c.bootstrap.seed = static_cast<uint32_t>(seed);
     c.max_buckets = args["buckets"].as<int64_t>();
     c.min_bucket = args["min-bucket"].as<int64_t>();

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         ("alignments", "append a TAB and the hard alignment (src-tgt subword pairs, 0-based)")
         ("plot-attention", "write an SVG attention heatmap of the first sentence to FILE", cxxopts::value<std::string>())
         ("replace-invalid", "replace invalid UTF-8 by U+FFFD instead of failing")
+        ("prefix", "each line is SOURCE<TAB>TARGET PREFIX: the translation starts with that prefix")
         ("max-batch-lines", "lines translated together when input is piped (>= 1)", cxxopts::value<int64_t>()->default_value("256"));
     cxxopts::ParseResult args;
     if (!parse_args(options, argc, argv, args)) return 0;
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     TranslateOptions topts;
     topts.search = search_options_from_args(args, run.config.search);
     topts.replace_invalid = args.count("replace-invalid") > 0;
+    topts.prefix = args.count("prefix") > 0;
     StreamOptions stream;
     stream.scores = args.count("scores") > 0;
     stream.alignments = args.count("alignments") > 0;

@@ -51,4 +51,34 @@ void DecoderState::index_select(const torch::Tensor& idx) {
   beam_ = 1;  // every row is now on its own
 }
 
+DecoderState DecoderState::extract(const std::string& prefix) {
+  DecoderState part;
+  part.beam_ = beam_;
+  part.step = step;
+  for (auto it = tensors_.begin(); it != tensors_.end();) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) {
+      ++it;
+      continue;
+    }
+    const std::string name = it->first.substr(prefix.size());
+    if (is_source(it->first)) part.source_.insert(name);
+    source_.erase(it->first);
+    part.tensors_[name] = std::move(it->second);
+    it = tensors_.erase(it);
+  }
+  return part;
+}
+
+void DecoderState::absorb(const std::string& prefix, DecoderState&& part) {
+  for (auto& kv : part.tensors_) {
+    if (part.is_source(kv.first))
+      set_source(prefix + kv.first, std::move(kv.second));
+    else
+      set(prefix + kv.first, std::move(kv.second));
+  }
+  step = part.step;
+  part.tensors_.clear();
+  part.source_.clear();
+}
+
 }  // namespace seqzoo

@@ -64,6 +64,12 @@ class DecoderState {
   // or that has no source entries; std::logic_error otherwise (use reorder()).
   void index_select(const torch::Tensor& idx);
 
+  // For models made of models (an ensemble): moves the entries named prefix + X out into a new
+  // state as X (source entries stay source entries), with this state's beam() and step; absorb()
+  // moves them back as prefix + X and takes the part's step.
+  DecoderState extract(const std::string& prefix);
+  void absorb(const std::string& prefix, DecoderState&& part);
+
  private:
   std::map<std::string, torch::Tensor> tensors_;
   std::set<std::string> source_;

@@ -17,6 +17,9 @@
 // depend on the batch it is decoded in (the bug class of OpenNMT-py #2208 and fairseq #3078).
 #include "models/search/search.h"
 
+#include "models/search/constraints.h"
+#include "models/search/sampling.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -29,9 +32,9 @@ void SearchOptions::check() const {
   if (max_len_a == 0 && max_len_b == 0)
     throw std::invalid_argument("search.max_len_b: max_len_a and max_len_b are both 0, so every translation would be "
                                 "empty; set one of them > 0");
-  if (nbest > beam_size)
+  if (nbest > beam_size && !sampling)
     throw std::invalid_argument("search.nbest: must be <= search.beam_size (" + std::to_string(beam_size) + "), got " +
-                                std::to_string(nbest));
+                                std::to_string(nbest) + " (with search.sampling, nbest is the number of draws)");
 }
 
 void SearchOptions::validate() const {
@@ -44,14 +47,6 @@ namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-// Length normaliser for a hypothesis of `length` scored tokens (eos included).
-// gnmt: lp(Y) = ((5 + |Y|) / 6)^alpha (Wu et al. 2016, eq. 14); average: |Y|; none: 1.
-double length_penalty(const SearchOptions& o, int64_t length) {
-  if (o.length_norm == "gnmt") return std::pow((5.0 + static_cast<double>(length)) / 6.0, o.alpha);
-  if (o.length_norm == "average") return static_cast<double>(std::max<int64_t>(length, 1));
-  return 1.0;
-}
-
 // Bookkeeping of one open hypothesis (one row of the beam), kept on the host.
 struct OpenHyp {
   std::vector<int64_t> tokens;
@@ -60,12 +55,23 @@ struct OpenHyp {
 
 }  // namespace
 
+double length_penalty(const SearchOptions& o, int64_t length) {
+  if (o.length_norm == "gnmt") return std::pow((5.0 + static_cast<double>(length)) / 6.0, o.alpha);
+  if (o.length_norm == "average") return static_cast<double>(std::max<int64_t>(length, 1));
+  return 1.0;
+}
+
 std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const torch::Tensor& src,
                                                   const torch::Tensor& src_len,
-                                                  const SearchOptions& options) {
+                                                  const SearchOptions& options,
+                                                  const std::vector<std::vector<int64_t>>& prefixes,
+                                                  const std::vector<int64_t>& ids) {
   options.validate();
   if (src.dim() != 2 || src_len.dim() != 1 || src_len.size(0) != src.size(0))
     throw std::invalid_argument("search_batch: src must be [N,S] and src_len [N]");
+  if ((!prefixes.empty() && static_cast<int64_t>(prefixes.size()) != src.size(0)) ||
+      (!ids.empty() && static_cast<int64_t>(ids.size()) != src.size(0)))
+    throw std::invalid_argument("search_batch: one prefix and one id per sentence (or none)");
   torch::NoGradGuard no_grad;
   const int64_t n = src.size(0);
   std::vector<std::vector<Hypothesis>> results(static_cast<size_t>(n));
@@ -79,12 +85,21 @@ std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const
   const torch::Tensor len_cpu = src_len.to(torch::kCPU, torch::kInt64).contiguous();
   std::vector<int64_t> lengths(len_cpu.data_ptr<int64_t>(), len_cpu.data_ptr<int64_t>() + n);
   std::vector<int64_t> max_len(static_cast<size_t>(n));
+  std::vector<SentenceLimits> limits;
   for (int64_t i = 0; i < n; ++i) {
     if (lengths[i] < 1) throw std::invalid_argument("search_batch: every src_len must be >= 1");
-    max_len[i] = static_cast<int64_t>(
-        std::floor(options.max_len_a * static_cast<double>(lengths[i]) +
-                   static_cast<double>(options.max_len_b)));
+    limits.push_back(sentence_limits(options, lengths[i], prefixes.empty() ? std::vector<int64_t>{} : prefixes[i]));
+    max_len[i] = limits.back().max_len;
   }
+  if (options.sampling) {
+    std::vector<int64_t> sentence_ids = ids;
+    if (sentence_ids.empty()) {
+      sentence_ids.resize(static_cast<size_t>(n));
+      std::iota(sentence_ids.begin(), sentence_ids.end(), 0);
+    }
+    return sample_batch(model, src, src_len, limits, sentence_ids, options);
+  }
+  const bool constrained = has_token_constraints(options, limits);
 
   DecoderState state = model.encode(src, src_len);
   state.repeat_interleave(beam);
@@ -122,6 +137,15 @@ std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const
       torch::Tensor eos_col = total.select(1, kEosId).clone();
       total.masked_fill_(at_limit, -std::numeric_limits<float>::infinity());
       total.select(1, kEosId).copy_(eos_col);
+    }
+    if (constrained) {  // min length, prefix, <unk>, no-repeat-ngram: rows of dead slots (-inf) too
+      std::vector<const std::vector<int64_t>*> row_tokens(static_cast<size_t>(na * beam));
+      std::vector<int64_t> row_sentence(static_cast<size_t>(na * beam));
+      for (int64_t r = 0; r < na * beam; ++r) {
+        row_tokens[r] = &open[r].tokens;
+        row_sentence[r] = active[r / beam];
+      }
+      constrain_step(total, t, row_tokens, row_sentence, limits, options);
     }
     total = total.view({na, beam * vocab});
     const int64_t ncand = std::min<int64_t>(2 * beam, beam * vocab);
@@ -254,13 +278,24 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model,
                                                 const std::vector<std::vector<int64_t>>& src,
                                                 const SearchOptions& options, int64_t batch_tokens,
                                                 const torch::Device& device) {
+  std::vector<SearchInput> inputs(src.size());
+  for (size_t i = 0; i < src.size(); ++i) {
+    inputs[i].src = src[i];
+    inputs[i].id = static_cast<int64_t>(i);
+  }
+  return search_all(model, inputs, options, batch_tokens, device);
+}
+
+std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const std::vector<SearchInput>& inputs,
+                                                const SearchOptions& options, int64_t batch_tokens,
+                                                const torch::Device& device) {
   options.validate();
-  std::vector<std::vector<Hypothesis>> results(src.size());
+  std::vector<std::vector<Hypothesis>> results(inputs.size());
   // Empty sources are not decoded: a source without tokens gets one empty hypothesis (score 0,
   // log_prob 0), never something the model would invent for an input it was not trained on.
   std::vector<int64_t> order;
-  for (size_t i = 0; i < src.size(); ++i) {
-    if (src[i].empty())
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].src.empty())
       results[i].push_back(Hypothesis{});
     else
       order.push_back(static_cast<int64_t>(i));
@@ -268,11 +303,11 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model,
   // Longest first (stable: ties keep input order), then cut into batches whose padded size
   // (sentences x longest source) stays within the budget; a batch has at least one sentence.
   std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return src[a].size() > src[b].size(); });
+                   [&](int64_t a, int64_t b) { return inputs[a].src.size() > inputs[b].src.size(); });
   const int64_t budget = std::max<int64_t>(batch_tokens, 1);
   size_t begin = 0;
   while (begin < order.size()) {
-    const int64_t longest = static_cast<int64_t>(src[order[begin]].size());
+    const int64_t longest = static_cast<int64_t>(inputs[order[begin]].src.size());
     size_t end = begin + 1;
     while (end < order.size() && static_cast<int64_t>(end - begin + 1) * longest <= budget) ++end;
     const int64_t bn = static_cast<int64_t>(end - begin);
@@ -281,11 +316,21 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model,
     auto ids_a = ids.accessor<int64_t, 2>();
     auto lens_a = lens.accessor<int64_t, 1>();
     for (int64_t r = 0; r < bn; ++r) {
-      const auto& s = src[order[begin + r]];
+      const auto& s = inputs[order[begin + r]].src;
       for (size_t p = 0; p < s.size(); ++p) ids_a[r][p] = s[p];
       lens_a[r] = static_cast<int64_t>(s.size());
     }
-    auto out = search_batch(model, ids.to(device), lens.to(device), options);
+    std::vector<std::vector<int64_t>> prefixes;
+    std::vector<int64_t> sentence_ids;
+    bool any_prefix = false;
+    for (int64_t r = 0; r < bn; ++r) {
+      const SearchInput& in = inputs[order[begin + r]];
+      prefixes.push_back(in.prefix);
+      sentence_ids.push_back(in.id);
+      any_prefix = any_prefix || !in.prefix.empty();
+    }
+    if (!any_prefix) prefixes.clear();
+    auto out = search_batch(model, ids.to(device), lens.to(device), options, prefixes, sentence_ids);
     for (int64_t r = 0; r < bn; ++r) results[order[begin + r]] = std::move(out[r]);
     begin = end;
   }

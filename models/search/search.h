@@ -32,15 +32,37 @@ struct Hypothesis {
 // - Finished sentences leave the batch (the state is compacted): results do not depend on batching.
 // - keep_attention: Hypothesis::attention holds state "attention" [N,S] rows (src_len[i] columns)
 //   for every output token and eos; empty when the model does not provide "attention".
+// - Constraints (constraints.h): min length, a forced target prefix per sentence (prefixes[i], may be
+//   empty; none when `prefixes` is empty), <unk> suppression, no-repeat-ngram.
+// - With options.sampling, the sentences are sampled instead (sampling.h): ids[i] is sentence i's
+//   identity for its random streams (default: i).
 std::vector<std::vector<Hypothesis>> search_batch(Seq2SeqModelImpl& model, const torch::Tensor& src,
                                                   const torch::Tensor& src_len,
-                                                  const SearchOptions& options);
+                                                  const SearchOptions& options,
+                                                  const std::vector<std::vector<int64_t>>& prefixes = {},
+                                                  const std::vector<int64_t>& ids = {});
+
+// The length normaliser of a hypothesis of `length` scored tokens (eos included):
+// gnmt lp(L) = ((5+L)/6)^alpha (Wu et al. 2016, eq. 14), average L, none 1.
+double length_penalty(const SearchOptions& options, int64_t length);
+
+// One sentence to decode: source ids (no bos/eos), an optional forced target prefix (ids), and its
+// identity (e.g. its line number), which keys its random streams when sampling.
+struct SearchInput {
+  std::vector<int64_t> src;
+  std::vector<int64_t> prefix;
+  int64_t id = 0;
+};
 
 // Decodes many sentences (id lists, no bos/eos) in source-token-budget batches of similar length
 // (longest first; a batch holds sentences x longest source <= batch_tokens, at least one sentence)
 // on `device`; results are in input order and do not depend on the batching. An empty source is
 // not decoded: it gets one empty hypothesis (score 0, log_prob 0), since any output for it would
 // be invented by a model never trained on empty inputs.
+std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const std::vector<SearchInput>& inputs,
+                                                const SearchOptions& options, int64_t batch_tokens,
+                                                const torch::Device& device);
+// The same for plain sources (no prefix; sentence i has id i).
 std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model,
                                                 const std::vector<std::vector<int64_t>>& src,
                                                 const SearchOptions& options, int64_t batch_tokens,

@@ -5,10 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -83,10 +85,30 @@ const fs::path& tiny_run() {
   return run_dir;
 }
 
+// Another tiny run on the same data: `settings` are extra --set arguments (e.g. another family).
+fs::path other_run(const std::string& name, const std::string& settings) {
+  tiny_run();  // makes the data
+  const fs::path dir = scratch() / name;
+  if (fs::exists(dir / "checkpoints" / "best.pt")) return dir;
+  Result r = run(bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR + "/configs/reverse-tiny.yaml --set data.dir=" +
+                 (scratch() / "data").string() + " --set run_dir=" + dir.string() +
+                 " --set train.max_steps=40 --set train.valid_every=40 --threads 2 " + settings);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  return dir;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> lines;
+  std::stringstream ss(s);
+  for (std::string l; std::getline(ss, l);) lines.push_back(l);
+  return lines;
+}
+
 }  // namespace
 
 TEST_CASE("tools: --help lists options, wrong flags exit 2 with one line", "[tools]") {
-  for (const char* tool : {"seqzoo-train", "seqzoo-evaluate", "seqzoo-translate"}) {
+  for (const char* tool : {"seqzoo-train", "seqzoo-evaluate", "seqzoo-translate", "seqzoo-score"}) {
     INFO(tool);
     Result help = run(bin(tool) + " --help");
     CHECK(help.code == 0);
@@ -288,7 +310,13 @@ TEST_CASE("tools: every numeric and enumerated option refuses values that cannot
       {translate + " --nbest 0", "--nbest: must be >= 1, got 0"},
       {translate + " --threads 99999", "--threads must be in [0, 1024]"},
       {compare + " --samples 0", "--samples must be in [1, 100000], got 0"},
-      {compare + " --seed -1", "--seed must be in [0, 4294967295], got -1"},
+      {compare + " --bootstrap-seed -1", "--bootstrap-seed must be in [0, 4294967295], got -1"},
+      {translate + " --seed -1", "--seed: must be >= 0, got -1"},
+      {translate + " --temperature 0", "--temperature: must be > 0, got 0"},
+      {translate + " --topp 0", "--topp: must be in (0, 1], got 0"},
+      {translate + " --topk -2", "--topk: must be >= 0, got -2"},
+      {translate + " --min-len-a -1", "--min-len-a: must be >= 0, got -1"},
+      {translate + " --no-repeat-ngram -1", "--no-repeat-ngram: must be >= 0, got -1"},
       {compare + " --buckets 0", "--buckets must be in [1, 100], got 0"},
       {compare + " --min-bucket 0", "--min-bucket must be >= 1, got 0"},
       {compare + " --probe-max-k 21", "--probe-max-k must be in [0, 20], got 21"},
@@ -335,4 +363,137 @@ TEST_CASE("tools: compare puts runs side by side in a report with every plot", "
   CHECK(svgs == 2 + curves + 2 * 10);
   CHECK(html.find("layer 2, head 4") != std::string::npos);
   CHECK(html.find("</html>") != std::string::npos);
+}
+
+TEST_CASE("tools: score gives each pair its log-probability, batch-independent, from TSV, files or an n-best list",
+          "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  const std::string score = bin("seqzoo-score") + " --run " + run_dir + " --threads 2";
+  const std::string pairs = "a b c\tc b a\nd e\te d\nb\t\n";
+  Result r = run(score + " --per-token", pairs);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto lines = split_lines(r.out);
+  REQUIRE(lines.size() == 3);
+  for (const auto& l : lines) CHECK(std::count(l.begin(), l.end(), '\t') == 3);  // sum, mean, pieces, log-probs
+  CHECK(lines[2].find("\t</s>\t") != std::string::npos);  // an empty target: eos alone
+  Result one_by_one = run(score + " --per-token --batch-tokens 1 --max-batch-lines 1", pairs);
+  CHECK(one_by_one.out == r.out);
+  // The same pairs as files; the sum and mean columns alone.
+  { std::ofstream(scratch() / "s.txt") << "a b c\nd e\nb\n"; std::ofstream(scratch() / "t.txt") << "c b a\ne d\n\n"; }
+  Result files = run(score + " --src s.txt --tgt t.txt");
+  REQUIRE(files.code == 0);
+  const auto file_lines = split_lines(files.out);
+  REQUIRE(file_lines.size() == 3);
+  for (size_t i = 0; i < 3; ++i) CHECK(lines[i].rfind(file_lines[i] + "\t", 0) == 0);
+  // A better translation scores higher than a worse one.
+  Result ranked = run(score, "a b c\tc b a\na b c\ta a a a a a\n");
+  const auto rl = split_lines(ranked.out);
+  REQUIRE(rl.size() == 2);
+  CHECK(std::stod(rl[0]) > std::stod(rl[1]));
+  // Rescoring seqzoo-translate's n-best list: each line gains SUM and MEAN.
+  Result nbest = run(bin("seqzoo-translate") + " --run " + run_dir + " --threads 2 --beam 3 --nbest 3", "a b c\nd e\n");
+  REQUIRE(nbest.code == 0);
+  { std::ofstream(scratch() / "nbest.txt") << nbest.out; }
+  Result rescored = run(score + " --src s.txt --nbest nbest.txt");
+  INFO(rescored.err);
+  REQUIRE(rescored.code == 0);
+  const auto nl = split_lines(nbest.out), rs = split_lines(rescored.out);
+  REQUIRE(rs.size() == nl.size());
+  for (size_t i = 0; i < nl.size(); ++i) CHECK(rs[i].rfind(nl[i] + "\t", 0) == 0);
+  // Bad input: one line naming the place, exit 1 (usage mistakes 2).
+  Result no_tab = run(score, "a b c\n");
+  CHECK(no_tab.code == 1);
+  CHECK(no_tab.err.find("<stdin>:1: expected SOURCE<TAB>TARGET") != std::string::npos);
+  Result empty_src = run(score, "a b\tb a\n\tx\n");
+  CHECK(empty_src.code == 1);
+  CHECK(empty_src.err.find("<stdin>:2: empty source") != std::string::npos);
+  Result bad_utf8 = run(score, "a \xff\tb\n");
+  CHECK(bad_utf8.code == 1);
+  CHECK(bad_utf8.err.find("<stdin>:1: invalid UTF-8") != std::string::npos);
+  { std::ofstream(scratch() / "t2.txt") << "c b a\n"; }
+  Result misaligned = run(score + " --src s.txt --tgt t2.txt");
+  CHECK(misaligned.code == 1);
+  CHECK(misaligned.err.find("has 3 lines but --tgt t2.txt has 1") != std::string::npos);
+  CHECK(run(score + " --src s.txt").code == 2);
+  CHECK(run(score + " --batch-tokens 0", "a\tb\n").code == 2);
+  if (fs::exists("/dev/full")) {
+    Result full = run("(" + score + " > /dev/full)", "a\tb\n");
+    CHECK(full.code == 1);
+    CHECK(count_lines(full.err) == 1);
+  }
+}
+
+TEST_CASE("tools: sampling, a forced prefix and decoding controls in translate", "[tools][e2e]") {
+  const std::string translate = bin("seqzoo-translate") + " --run " + tiny_run().string() + " --threads 2";
+  const std::string input = "a b c\nd e f g\nh a\n";
+  Result s1 = run(translate + " --sampling --nbest 4 --seed 7 --temperature 1.5", input);
+  INFO(s1.err);
+  REQUIRE(s1.code == 0);
+  CHECK(count_lines(s1.out) == 12);  // 4 draws per line, INDEX<TAB>SCORE<TAB>TEXT
+  Result s2 = run(translate + " --sampling --nbest 4 --seed 7 --temperature 1.5 --max-batch-lines 1", input);
+  CHECK(s2.out == s1.out);  // the same draws, whatever the batching
+  Result s3 = run(translate + " --sampling --nbest 4 --seed 8 --temperature 1.5", input);
+  CHECK(s3.out != s1.out);
+  Result prefixed = run(translate + " --prefix", "a b c\tg g\nd e\n");
+  INFO(prefixed.err);
+  REQUIRE(prefixed.code == 0);
+  const auto pl = split_lines(prefixed.out);
+  REQUIRE(pl.size() == 2);
+  CHECK(pl[0].rfind("g g", 0) == 0);
+  Result controls = run(translate + " --min-len-b 6 --no-repeat-ngram 1 --suppress-unk --max-len-a 0 --max-len-b 7",
+                        "a b\n");
+  REQUIRE(controls.code == 0);
+  const auto words = split_lines(controls.out);
+  REQUIRE(words.size() == 1);
+  std::stringstream ws(words[0]);
+  std::vector<std::string> tokens;
+  for (std::string w; ws >> w;) tokens.push_back(w);
+  CHECK(tokens.size() >= 6);
+  CHECK(std::set<std::string>(tokens.begin(), tokens.end()).size() == tokens.size());  // no word twice
+  CHECK(run(translate + " --temperature 0", "a\n").code == 2);
+  CHECK(run(translate + " --topp 1.5", "a\n").code == 2);
+}
+
+TEST_CASE("tools: ensembles of runs, of one family or several; what differs is named", "[tools][e2e]") {
+  const std::string a = tiny_run().string();
+  const std::string b = other_run("run_attention", "--set model.family=attention").string();
+  const std::string input = "a b c\nd e\n";
+  Result alone = run(bin("seqzoo-translate") + " --run " + a + " --threads 2 --scores", input);
+  Result self = run(bin("seqzoo-translate") + " --run " + a + " --run " + a + " --threads 2 --scores", input);
+  INFO(self.err);
+  REQUIRE(self.code == 0);
+  CHECK(self.out == alone.out);  // a model with itself is the model
+  Result mixed = run(bin("seqzoo-translate") + " --run " + a + " --run " + b + " --weights 0.7,0.3 --threads 2", input);
+  INFO(mixed.err);
+  CHECK(mixed.code == 0);
+  CHECK(count_lines(mixed.out) == 2);
+  Result eval = run(bin("seqzoo-evaluate") + " --run " + a + " --run " + b + " --test val --threads 2");
+  INFO(eval.err);
+  CHECK(eval.code == 0);
+  CHECK(eval.out.find("BLEU = ") != std::string::npos);
+  CHECK(eval.out.find(".ensemble2.hyp") != std::string::npos);
+  Result scored = run(bin("seqzoo-score") + " --run " + a + " --run " + b + " --threads 2", "a b\tb a\n");
+  CHECK(scored.code == 0);
+  CHECK(run(bin("seqzoo-translate") + " --run " + a + " --run " + b + " --weights 1", input).code == 2);
+  const std::string reversed =
+      other_run("run_reversed", "--set data.src_lang=tgt --set data.tgt_lang=src").string();
+  Result wrong = run(bin("seqzoo-translate") + " --run " + a + " --run " + reversed + " --threads 2", input);
+  CHECK(wrong.code == 1);
+  CHECK(count_lines(wrong.err) == 1);
+  CHECK(wrong.err.find("they translate in other directions") != std::string::npos);
+}
+
+TEST_CASE("tools: evaluate takes sacreBLEU's smoothing and chrF++ options", "[tools][e2e]") {
+  { std::ofstream(scratch() / "h.txt") << "the cat sat\n"; std::ofstream(scratch() / "r.txt") << "the cat sat down\n"; }
+  Result plus = run(bin("seqzoo-evaluate") + " --hyp h.txt --ref r.txt --chrf-word-order 2");
+  INFO(plus.err);
+  REQUIRE(plus.code == 0);
+  CHECK(plus.out.find("chrF2++") != std::string::npos);
+  Result floor = run(bin("seqzoo-evaluate") + " --hyp h.txt --ref r.txt --smooth-method floor --smooth-value 0.2");
+  REQUIRE(floor.code == 0);
+  CHECK(floor.out.find("smooth:floor[0.20]") != std::string::npos);
+  CHECK(run(bin("seqzoo-evaluate") + " --hyp h.txt --ref r.txt --smooth-method nope").code == 2);
+  CHECK(run(bin("seqzoo-evaluate") + " --hyp h.txt --ref r.txt --smooth-value 1").code == 2);
+  CHECK(run(bin("seqzoo-evaluate") + " --hyp h.txt --ref r.txt --chrf-word-order 9").code == 2);
 }

@@ -111,6 +111,8 @@ void evaluate_run(const LoadedModel& run, const std::string& run_dir, const Tran
         (fs::path(dir.eval_dir()) / (fs::path(split).filename().string() + "." + run.config.data.tgt_lang + ".hyp")).string();
   }
   if (srcs.empty()) throw std::invalid_argument("test set " + src_name + " is empty: nothing to translate or score");
+  if (!options.output_tag.empty())
+    default_output = default_output.substr(0, default_output.size() - 4) + "." + options.output_tag + ".hyp";
   TranslateOptions topts = translate;
   topts.input_name = src_name;
   const auto t0 = std::chrono::steady_clock::now();

@@ -37,7 +37,8 @@ struct EvaluateOptions {
   std::string src;                 // source file to translate ("" = a split of the run's data)
   std::vector<std::string> refs;   // its reference files (with src)
   std::string test;                // the split (a prefix in data.dir, or .tsv; "" = the run's data.test)
-  std::string output;              // where the hypotheses go ("" = <run>/eval/<name>.hyp)
+  std::string output;              // where the hypotheses go ("" = <run>/eval/<name>[.<output_tag>].hyp)
+  std::string output_tag;          // e.g. "ensemble2": keeps an ensemble's hypotheses apart from the run's own
   BleuOptions bleu;
   ChrfOptions chrf;
 };

@@ -1,8 +1,10 @@
 #include "tools/app/inference.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "models/checkpoint/checkpoint.h"
+#include "models/ensemble/ensemble.h"
 #include "models/registry.h"
 #include "tools/app/run_directory.h"
 #include "tools/app/run_identity.h"
@@ -29,6 +31,58 @@ LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, 
   loaded.model->eval();
   loaded.device = device;
   return loaded;
+}
+
+namespace {
+
+// The first id whose piece differs, or -1 when both vocabularies are the same piece for piece.
+int64_t first_difference(const Tokenizer& a, const Tokenizer& b) {
+  const int64_t n = std::min(a.vocab_size(), b.vocab_size());
+  std::vector<int64_t> ids(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) ids[i] = i;
+  const auto pa = a.id_to_pieces(ids), pb = b.id_to_pieces(ids);
+  for (int64_t i = 0; i < n; ++i)
+    if (pa[i] != pb[i]) return i;
+  return a.vocab_size() == b.vocab_size() ? -1 : n;
+}
+
+void check_same_vocabulary(const Tokenizer& first, const Tokenizer& other, const std::string& side,
+                           const std::string& first_run, const std::string& run) {
+  const int64_t id = first_difference(first, other);
+  if (id < 0) return;
+  std::string what = first.vocab_size() != other.vocab_size()
+                         ? std::to_string(other.vocab_size()) + " pieces against " + std::to_string(first.vocab_size())
+                         : "piece " + std::to_string(id) + " is '" + other.id_to_pieces({id})[0] + "' there and '" +
+                               first.id_to_pieces({id})[0] + "' in " + first_run;
+  throw std::invalid_argument("cannot ensemble " + run + " with " + first_run + ": its " + side +
+                              " vocabulary differs (" + what + "); an ensemble needs the same vocabularies");
+}
+
+}  // namespace
+
+LoadedModel load_ensemble(const std::vector<std::string>& run_dirs, const std::vector<double>& weights,
+                          const std::string& checkpoint, const torch::Device& device) {
+  if (run_dirs.empty()) throw std::invalid_argument("no run to load");
+  if (!weights.empty() && weights.size() != run_dirs.size())
+    throw std::invalid_argument("--weights: " + std::to_string(weights.size()) + " weights for " +
+                                std::to_string(run_dirs.size()) + " runs");
+  LoadedModel first = load_run(run_dirs[0], checkpoint, device);
+  if (run_dirs.size() == 1) return first;
+  std::vector<ModelPtr> members{first.model};
+  for (size_t i = 1; i < run_dirs.size(); ++i) {
+    LoadedModel other = load_run(run_dirs[i], checkpoint, device);
+    const auto& a = first.config.data;
+    const auto& b = other.config.data;
+    if (a.src_lang != b.src_lang || a.tgt_lang != b.tgt_lang)
+      throw std::invalid_argument("cannot ensemble " + run_dirs[i] + " (" + b.src_lang + "->" + b.tgt_lang + ") with " +
+                                  run_dirs[0] + " (" + a.src_lang + "->" + a.tgt_lang + "): they translate in other directions");
+    check_same_vocabulary(*first.tok.src, *other.tok.src, "source", run_dirs[0], run_dirs[i]);
+    check_same_vocabulary(*first.tok.tgt, *other.tok.tgt, "target", run_dirs[0], run_dirs[i]);
+    members.push_back(other.model);
+  }
+  first.model = std::make_shared<EnsembleModelImpl>(members, weights);
+  first.model->eval();
+  return first;
 }
 
 }  // namespace seqzoo

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "data/tokenizer.h"
 #include "models/core/model.h"
@@ -21,5 +22,13 @@ struct LoadedModel {
 // Reads <run_dir>/config.yaml and the tokenizer(s), builds the model, loads the checkpoint
 // ("best" | "last" | "averaged" | a path), moves it to device, eval mode. Errors name the file.
 LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, const torch::Device& device);
+
+// Several runs decoding as one model (models/ensemble: the mean of their next-token
+// probabilities, with weights; empty = equal). Each run is loaded as load_run does; the first run's
+// config (search settings, direction, test set) and tokenizers speak for the ensemble. The runs
+// must translate in the same direction with the same source and target vocabularies: otherwise a
+// std::invalid_argument names the run and what differs. One run gives that run's model alone.
+LoadedModel load_ensemble(const std::vector<std::string>& run_dirs, const std::vector<double>& weights,
+                          const std::string& checkpoint, const torch::Device& device);
 
 }  // namespace seqzoo

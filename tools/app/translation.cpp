@@ -45,7 +45,7 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                                          int64_t first_line) {
   options.search.validate();
   std::vector<Translation> out(lines.size());
-  std::vector<std::vector<int64_t>> requests;  // one per piece of a line
+  std::vector<SearchInput> requests;  // one per piece of a line
   struct Piece {
     size_t line;
     int64_t offset;  // position of the piece's first source token in the line
@@ -62,6 +62,14 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                                     " (use --replace-invalid to replace it)");
       line = replace_invalid_utf8(line);
     }
+    std::vector<int64_t> prefix;
+    if (options.prefix) {
+      const size_t tab = line.find('\t');
+      if (tab != std::string::npos) {
+        prefix = tok.tgt->encode(line.substr(tab + 1));
+        line = line.substr(0, tab);
+      }
+    }
     if (blank(line)) continue;  // empty in, empty out
     std::vector<int64_t> ids = tok.src->encode(line);
     if (ids.empty()) continue;
@@ -74,9 +82,14 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                 << ": input has " << n << " subword tokens (limit " << options.search.max_input_tokens
                 << "); translated in " << pieces << " pieces\n";
     }
-    for (int64_t start = 0; start < n; start += options.search.max_input_tokens) {
+    for (int64_t start = 0, piece = 0; start < n; start += options.search.max_input_tokens, ++piece) {
       const int64_t end = std::min(n, start + options.search.max_input_tokens);
-      requests.emplace_back(ids.begin() + start, ids.begin() + end);
+      SearchInput in;
+      in.src.assign(ids.begin() + start, ids.begin() + end);
+      if (start == 0) in.prefix = prefix;  // the prefix starts the first piece's translation
+      // The sentence's identity for sampling: its line number (and piece), whatever the batch.
+      in.id = ((first_line + static_cast<int64_t>(i)) << 16) + piece;
+      requests.push_back(std::move(in));
       owners.push_back({i, start});
     }
   }

@@ -20,6 +20,9 @@ struct TranslateOptions {
   SearchOptions search;            // beam, alpha, max length, nbest, batch_tokens, max_input_tokens, keep_attention
   bool replace_invalid = false;    // replace invalid UTF-8 by U+FFFD instead of failing
   std::string input_name = "<stdin>";  // named in errors: "<stdin>:LINE: ..."
+  // Each line is SOURCE<TAB>TARGET PREFIX: the translation starts with the prefix (forced decoding
+  // of its subwords, then search as usual). A line without a TAB has no prefix.
+  bool prefix = false;
 };
 
 struct TranslationHyp {
@@ -37,7 +40,8 @@ struct Translation {
 };
 
 // Translates lines[i] (1-based line number first_line + i in errors). Invalid UTF-8 throws
-// std::invalid_argument naming the line unless replace_invalid. Results are in input order.
+// std::invalid_argument naming the line unless replace_invalid. Results are in input order. When
+// sampling, a line's draws depend on its line number and the seed only.
 std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenizers& tok,
                                          const std::vector<std::string>& lines,
                                          const TranslateOptions& options, const torch::Device& device,

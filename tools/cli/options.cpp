@@ -71,15 +71,33 @@ torch::Device runtime_from_args(const cxxopts::ParseResult& args) {
 
 void add_run_options(cxxopts::Options& options, bool run_required) {
   options.add_options("run")
-      ("run", std::string("run directory written by seqzoo-train") + (run_required ? " (required)" : ""),
-       cxxopts::value<std::string>())
-      ("checkpoint", "best | last | averaged | a checkpoint path", cxxopts::value<std::string>()->default_value("best"));
+      ("run", std::string("run directory written by seqzoo-train") + (run_required ? " (required)" : "") +
+                  "; repeat to decode with the ensemble of the runs (the mean of their probabilities)",
+       cxxopts::value<std::vector<std::string>>())
+      ("weights", "ensemble weights, one per --run, comma-separated (default: equal)",
+       cxxopts::value<std::vector<double>>())
+      ("checkpoint", "best | last | averaged | a checkpoint path (of every --run)",
+       cxxopts::value<std::string>()->default_value("best"));
+}
+
+std::vector<std::string> run_dirs_from_args(const cxxopts::ParseResult& args) {
+  if (!args.count("run")) throw UsageError("--run DIR is required");
+  return args["run"].as<std::vector<std::string>>();
 }
 
 LoadedModel load_run_from_args(const cxxopts::ParseResult& args) {
-  if (!args.count("run")) throw UsageError("--run DIR is required");
+  const std::vector<std::string> runs = run_dirs_from_args(args);
+  std::vector<double> weights;
+  if (args.count("weights")) {
+    weights = args["weights"].as<std::vector<double>>();
+    if (weights.size() != runs.size())
+      throw UsageError("--weights: " + std::to_string(weights.size()) + " weights for " + std::to_string(runs.size()) +
+                       " --run directories");
+    for (double w : weights)
+      if (!(w >= 0)) throw UsageError("--weights: every weight must be >= 0");
+  }
   const torch::Device device = runtime_from_args(args);
-  return load_run(args["run"].as<std::string>(), args["checkpoint"].as<std::string>(), device);
+  return load_ensemble(runs, weights, args["checkpoint"].as<std::string>(), device);
 }
 
 void add_search_flags(cxxopts::Options& options) {

@@ -5,6 +5,7 @@
 
 #include <cxxopts.hpp>
 #include <string>
+#include <vector>
 
 #include "models/search/search_options.h"
 #include "tools/app/inference.h"
@@ -16,9 +17,12 @@ void add_runtime_options(cxxopts::Options& options);
 // torch::Device from --device/--threads (defaults auto, 0), with the intra-op threads set.
 torch::Device runtime_from_args(const cxxopts::ParseResult& args);
 
-// --run DIR, --checkpoint NAME.
+// --run DIR (repeat for an ensemble), --weights, --checkpoint NAME.
 void add_run_options(cxxopts::Options& options, bool run_required);
-// Sets up the runtime and loads the run named by --run (UsageError when it is missing).
+// The --run directories, in order (UsageError when there is none).
+std::vector<std::string> run_dirs_from_args(const cxxopts::ParseResult& args);
+// Sets up the runtime and loads the run named by --run, or the ensemble of the runs when --run is
+// repeated (UsageError when it is missing).
 LoadedModel load_run_from_args(const cxxopts::ParseResult& args);
 
 // One flag per search key (--beam-size, --alpha, --length-norm, --nbest, --max-len-a, --max-len-b,

@@ -77,3 +77,28 @@ TEST_CASE("decoder state: index_select on an unexpanded state moves every entry"
   CHECK(r.beam() == 1);
   CHECK_THROWS_AS(r.repeat_interleave(0), std::invalid_argument);
 }
+
+TEST_CASE("decoder state: extract and absorb move a part's entries under a prefix", "[decoder_state]") {
+  DecoderState s;
+  s.set("m0/h", torch::arange(4).view({2, 2}));
+  s.set_source("m0/mask", torch::ones({2, 3}));
+  s.set("m1/h", torch::zeros({2, 5}));
+  s.repeat_interleave(2);
+  s.step = 3;
+  DecoderState part = s.extract("m0/");
+  CHECK(part.beam() == 2);
+  CHECK(part.step == 3);
+  CHECK(part.contains("h"));
+  CHECK(part.is_source("mask"));
+  CHECK(part.at("h").size(0) == 4);
+  CHECK_FALSE(s.contains("m0/h"));
+  CHECK(s.contains("m1/h"));
+  part.set("attention", torch::ones({4, 3}));
+  part.step = 4;
+  s.absorb("m0/", std::move(part));
+  CHECK(s.step == 4);
+  CHECK(s.is_source("m0/mask"));
+  CHECK_FALSE(s.is_source("m0/attention"));
+  CHECK(s.at("m0/h").equal(torch::arange(4).view({2, 2}).repeat_interleave(2, 0)));
+  CHECK(s.batch_size() == 4);
+}

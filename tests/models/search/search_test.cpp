@@ -464,7 +464,7 @@ TEST_CASE("search_all keeps input order, batches by budget, handles empty source
       require_same(run(model, {sents[i]}, o)[0], all[i]);
     }
   }
-  CHECK(search_all(model, {}, o, 100, torch::kCPU).empty());
+  CHECK(search_all(model, std::vector<std::vector<int64_t>>{}, o, 100, torch::kCPU).empty());
 }
 
 TEST_CASE("search options are validated", "[search]") {

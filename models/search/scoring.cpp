@@ -1,0 +1,79 @@
+#include "models/search/scoring.h"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace seqzoo {
+
+std::vector<std::vector<float>> score_all(Seq2SeqModelImpl& model, const std::vector<std::vector<int64_t>>& src,
+                                          const std::vector<std::vector<int64_t>>& tgt, int64_t batch_tokens,
+                                          const torch::Device& device) {
+  if (src.size() != tgt.size())
+    throw std::invalid_argument("score_all: " + std::to_string(src.size()) + " sources but " +
+                                std::to_string(tgt.size()) + " targets");
+  for (size_t i = 0; i < src.size(); ++i)
+    if (src[i].empty()) throw std::invalid_argument("pair " + std::to_string(i + 1) + ": empty source, nothing to score");
+  torch::NoGradGuard no_grad;
+  std::vector<std::vector<float>> out(src.size());
+  auto width = [&](size_t i) { return static_cast<int64_t>(std::max(src[i].size(), tgt[i].size() + 1)); };
+  std::vector<size_t> order(src.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return width(a) > width(b); });
+  const int64_t budget = std::max<int64_t>(batch_tokens, 1);
+  size_t begin = 0;
+  while (begin < order.size()) {
+    const int64_t longest = width(order[begin]);
+    size_t end = begin + 1;
+    while (end < order.size() && static_cast<int64_t>(end - begin + 1) * longest <= budget) ++end;
+    const auto bn = static_cast<int64_t>(end - begin);
+    int64_t max_src = 0, max_tgt = 0;
+    for (size_t r = begin; r < end; ++r) {
+      max_src = std::max<int64_t>(max_src, static_cast<int64_t>(src[order[r]].size()));
+      max_tgt = std::max<int64_t>(max_tgt, static_cast<int64_t>(tgt[order[r]].size()) + 1);
+    }
+    Batch b;
+    b.src = torch::full({bn, max_src}, kPadId, torch::kInt64);
+    b.src_len = torch::empty({bn}, torch::kInt64);
+    b.tgt_in = torch::full({bn, max_tgt}, kPadId, torch::kInt64);
+    b.tgt_out = torch::full({bn, max_tgt}, kPadId, torch::kInt64);
+    b.tgt_len = torch::empty({bn}, torch::kInt64);
+    auto s_a = b.src.accessor<int64_t, 2>();
+    auto ti_a = b.tgt_in.accessor<int64_t, 2>();
+    auto to_a = b.tgt_out.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < bn; ++r) {
+      const auto& s = src[order[begin + r]];
+      const auto& y = tgt[order[begin + r]];
+      for (size_t p = 0; p < s.size(); ++p) s_a[r][p] = s[p];
+      ti_a[r][0] = kBosId;
+      for (size_t p = 0; p < y.size(); ++p) {
+        ti_a[r][p + 1] = y[p];
+        to_a[r][p] = y[p];
+      }
+      to_a[r][y.size()] = kEosId;
+      b.src_len[r] = static_cast<int64_t>(s.size());
+      b.tgt_len[r] = static_cast<int64_t>(y.size()) + 1;
+      b.ids.push_back(static_cast<int64_t>(order[begin + r]));
+    }
+    b.src_tokens = b.src_len.sum().item<int64_t>();
+    b.tgt_tokens = b.tgt_len.sum().item<int64_t>();
+    const Batch on_device = b.to(device);
+    // [B,T,V] logits -> [B,T] log-probs of the given tokens.
+    const torch::Tensor logp = torch::log_softmax(model.forward(on_device).to(torch::kFloat32), -1)
+                                   .gather(2, on_device.tgt_out.unsqueeze(2))
+                                   .squeeze(2)
+                                   .to(torch::kCPU)
+                                   .contiguous();
+    auto lp = logp.accessor<float, 2>();
+    for (int64_t r = 0; r < bn; ++r) {
+      auto& row = out[order[begin + r]];
+      const int64_t n = static_cast<int64_t>(tgt[order[begin + r]].size()) + 1;
+      for (int64_t p = 0; p < n; ++p) row.push_back(lp[r][p]);
+    }
+    begin = end;
+  }
+  return out;
+}
+
+}  // namespace seqzoo

@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
         ("prepare-only", "train the tokenizer, print corpus/batch statistics, do not train")
         ("average-checkpoints", "average the last K step checkpoints of --run into checkpoints/averaged.pt",
          cxxopts::value<int64_t>())
+        ("export", "write an inference-only copy of --run to DIR (config, tokenizer, the weights of --checkpoint "
+                   "without optimizer state)", cxxopts::value<std::string>())
+        ("checkpoint", "with --export: best | last | averaged | a path", cxxopts::value<std::string>()->default_value("best"))
+        ("export-dtype", "with --export: fp32 | bf16 | fp16 weights", cxxopts::value<std::string>()->default_value("fp32"))
         ("tune-alpha", "choose search.alpha for --run DIR by validation BLEU and save it in its config.yaml "
                        "(what train.tune_alpha does after training)")
         ("nproc", "data-parallel training with N processes on this machine (torchrun's RANK, WORLD_SIZE, ... "
@@ -63,6 +67,13 @@ int main(int argc, char** argv) {
       throw UsageError("unexpected arguments among the --set overrides");
     }
     if (args.count("run")) cmd.run = args["run"].as<std::string>();
+    if (args.count("export")) cmd.export_dir = args["export"].as<std::string>();
+    cmd.export_checkpoint = args["checkpoint"].as<std::string>();
+    cmd.export_dtype = args["export-dtype"].as<std::string>();
+    if (cmd.export_dir.empty() && (args.count("checkpoint") || args.count("export-dtype")))
+      throw UsageError("--checkpoint and --export-dtype go with --export DIR");
+    if (cmd.export_dtype != "fp32" && cmd.export_dtype != "bf16" && cmd.export_dtype != "fp16")
+      throw UsageError("--export-dtype must be fp32, bf16 or fp16, got '" + cmd.export_dtype + "'");
     cmd.resume = args.count("resume") > 0;
     cmd.dump_config = args.count("dump-config") > 0;
     cmd.summary = args.count("summary") > 0;

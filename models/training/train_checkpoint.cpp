@@ -94,18 +94,26 @@ void restore_rng_state(const TrainState& state) {
 
 void save_train_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
                            const torch::optim::Optimizer& optimizer, const TrainState& state,
-                           const CheckpointMeta& meta) {
+                           const CheckpointMeta& meta, const std::vector<torch::Tensor>& raw) {
   save_checkpoint(path, model, family, meta, [&](torch::serialize::OutputArchive& archive) {
     torch::serialize::OutputArchive opt;
     optimizer.save(opt);
     archive.write("optimizer", opt);
     write_state(archive, state);
+    if (!raw.empty()) {
+      torch::serialize::OutputArchive weights;
+      weights.write("count", c10::IValue(static_cast<int64_t>(raw.size())));
+      for (size_t i = 0; i < raw.size(); ++i) weights.write("p" + std::to_string(i), raw[i].detach(), true);
+      archive.write("raw_weights", weights);
+    }
   });
 }
 
 CheckpointInfo load_train_checkpoint(const std::string& path, torch::nn::Module& model,
                                      torch::optim::Optimizer& optimizer, TrainState& state,
-                                     const torch::Device& device, const std::string& family) {
+                                     const torch::Device& device, const std::string& family,
+                                     std::vector<torch::Tensor>* raw) {
+  if (raw) raw->clear();
   return load_checkpoint(path, model, device, family,
                          [&](torch::serialize::InputArchive& archive, const CheckpointInfo& info) {
     if (!info.has_optimizer)
@@ -123,6 +131,20 @@ CheckpointInfo load_train_checkpoint(const std::string& path, torch::nn::Module&
       read_state(archive, state);
     } catch (const c10::Error& e) {
       throw std::runtime_error("checkpoint " + path + " is corrupt or truncated: training state: " + error_text(e));
+    }
+    torch::serialize::InputArchive weights;
+    if (raw && archive.try_read("raw_weights", weights)) {
+      try {
+        c10::IValue count;
+        weights.read("count", count);
+        for (int64_t i = 0; i < count.toInt(); ++i) {
+          torch::Tensor t;
+          weights.read("p" + std::to_string(i), t, true);
+          raw->push_back(t.to(device));
+        }
+      } catch (const c10::Error& e) {
+        throw std::runtime_error("checkpoint " + path + " is corrupt or truncated: raw weights: " + error_text(e));
+      }
     }
   });
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "models/checkpoint/checkpoint.h"
 
@@ -38,15 +39,18 @@ void capture_rng_state(TrainState& state, bool cuda);
 // Restores the generator states saved in `state` (those that are defined).
 void restore_rng_state(const TrainState& state);
 
-// Saves model, optimizer and state atomically to `path`.
+// Saves model, optimizer and state atomically to `path`. With weight averaging (models/training/ema.h)
+// the model holds the average and `raw` the training weights (in the model's parameter order).
 void save_train_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
                            const torch::optim::Optimizer& optimizer, const TrainState& state,
-                           const CheckpointMeta& meta = {});
+                           const CheckpointMeta& meta = {}, const std::vector<torch::Tensor>& raw = {});
 
 // Loads a training checkpoint into model, optimizer and state (std::runtime_error naming the file
-// when it has no optimizer or training state, or as load_checkpoint).
+// when it has no optimizer or training state, or as load_checkpoint). `raw` (when not null) gets
+// the training weights saved beside an averaged model, or stays empty.
 CheckpointInfo load_train_checkpoint(const std::string& path, torch::nn::Module& model,
                                      torch::optim::Optimizer& optimizer, TrainState& state,
-                                     const torch::Device& device = torch::kCPU, const std::string& family = "");
+                                     const torch::Device& device = torch::kCPU, const std::string& family = "",
+                                     std::vector<torch::Tensor>* raw = nullptr);
 
 }  // namespace seqzoo

@@ -28,6 +28,7 @@ struct TrainConfig {
   int64_t patience = 0, keep_last = 3, max_bad_steps = 10;   // early stopping, checkpoints, NaN guard
   std::string precision = "fp32";
   bool tune_alpha = false;                                   // after training
+  double ema_decay = 0;                                      // weight averaging (0 = off)
 
   void visit(FieldVisitor& v) {
     v.field("seed", seed, "seeds parameters, dropout and batch order");
@@ -64,6 +65,9 @@ struct TrainConfig {
             {"fp32", "bf16", "fp16"});
     v.field("tune_alpha", tune_alpha,
             "after training, set search.alpha to the best of 0.6/1.0/1.5/2.0 by validation BLEU (search.beam_size)");
+    v.field("ema_decay", ema_decay,
+            "exponential moving average of the weights, validated and saved while the raw weights train on "
+            "(0 = off; e.g. 0.999)", Range::probability());
   }
   void check() const {}
 };

@@ -207,6 +207,7 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
   optimizer_->step();
   optimizer_->zero_grad();
   state_.step += 1;
+  if (average_) average_->update(state_.step);
   if (loss_scaling_ && ++state_.loss_scale_good_steps >= kLossScaleWindow) {
     state_.loss_scale *= 2;
     state_.loss_scale_good_steps = 0;
@@ -268,14 +269,28 @@ void Trainer::save(bool improved) {
   state_.lr_scale = schedule_.scale();
   state_.lr_stalled = schedule_.stalled();
   capture_rng_state(state_, options_.device.is_cuda());
+  AverageScope averaged(average_.get());  // the model is saved as the average, the raw weights beside it
   options_.reporter->checkpoint(state_.step, improved, [&](const std::string& path) {
-    save_train_checkpoint(path, *model_, model_->family(), *optimizer_, state_, options_.checkpoint_meta);
+    save_train_checkpoint(path, *model_, model_->family(), *optimizer_, state_, options_.checkpoint_meta,
+                          average_ ? average_->raw() : std::vector<torch::Tensor>{});
   });
 }
 
 void Trainer::resume() {
   const std::string& path = options_.resume_from;
-  load_train_checkpoint(path, *model_, *optimizer_, state_, options_.device, model_->family());
+  std::vector<torch::Tensor> raw;
+  load_train_checkpoint(path, *model_, *optimizer_, state_, options_.device, model_->family(), &raw);
+  resumed_average_.clear();
+  if (!raw.empty()) {  // the model holds the average: keep it, and train on from the raw weights
+    if (raw.size() != params_.size())
+      throw std::runtime_error("checkpoint " + path + ": " + std::to_string(raw.size()) + " raw weight tensors for " +
+                               std::to_string(params_.size()) + " parameters");
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      resumed_average_.push_back(params_[i].detach().clone());
+      params_[i].copy_(raw[i]);
+    }
+  }
   restore_rng_state(state_);
   schedule_.restore(state_.lr_scale, state_.lr_stalled);
   if (options_.reporter) options_.reporter->resumed(state_.step);  // keep what the checkpointed run had reported
@@ -289,6 +304,13 @@ TrainResult Trainer::train() {
   start_wall_ = Trainer::now();
   if (!options_.resume_from.empty()) resume();
   if (options_.dist) options_.dist->broadcast_parameters(*model_);  // all ranks start from rank 0's weights
+  average_.reset();
+  if (config_.ema_decay > 0) {
+    average_ = std::make_unique<WeightAverage>(params_, config_.ema_decay);
+    if (!resumed_average_.empty()) average_->restore(params_, resumed_average_);
+    log("weight averaging: validation and checkpoints use the exponential moving average (decay " +
+        format_printf("%g", config_.ema_decay) + ")");
+  }
   elapsed_base_ = state_.elapsed_seconds;
   start_step_ = state_.step;
   if (config_.precision != "fp32" && !autocast_)

@@ -18,6 +18,7 @@
 #include "data/batch.h"
 #include "models/core/model.h"
 #include "models/search/search.h"
+#include "models/training/ema.h"
 #include "models/training/reporter.h"
 #include "models/training/schedule.h"
 #include "models/training/train_checkpoint.h"
@@ -140,6 +141,9 @@ class Trainer {
   const ValidationSet* valid_;
   TrainerOptions options_;
   std::vector<torch::Tensor> params_;
+  // Weight averaging (train.ema_decay > 0): made in train(), after a resume and the ranks' broadcast.
+  std::unique_ptr<WeightAverage> average_;
+  std::vector<torch::Tensor> resumed_average_;  // the average a resumed checkpoint held
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   LrSchedule schedule_;
   TrainState state_;

@@ -54,6 +54,7 @@ ValidResult Trainer::validate() {
 }
 
 void Trainer::run_validation(bool scheduled, int64_t epoch, std::string& stop_reason) {
+  AverageScope averaged(average_.get());  // validate (and save) the average
   if (!valid_) {
     last_valid_step_ = state_.step;
     save(/*improved=*/true);

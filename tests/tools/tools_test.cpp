@@ -497,3 +497,33 @@ TEST_CASE("tools: evaluate takes sacreBLEU's smoothing and chrF++ options", "[to
   CHECK(run(bin("seqzoo-evaluate") + " --hyp h.txt --ref r.txt --smooth-value 1").code == 2);
   CHECK(run(bin("seqzoo-evaluate") + " --hyp h.txt --ref r.txt --chrf-word-order 9").code == 2);
 }
+
+TEST_CASE("tools: an exported run holds the weights alone and translates like the original", "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  const fs::path slim = scratch() / "slim", half = scratch() / "slim_bf16";
+  fs::remove_all(slim);
+  fs::remove_all(half);
+  Result exported = run(bin("seqzoo-train") + " --run " + run_dir + " --export " + slim.string());
+  INFO(exported.err);
+  REQUIRE(exported.code == 0);
+  CHECK(exported.out.find("exported ") != std::string::npos);
+  const auto full_size = fs::file_size(fs::path(run_dir) / "checkpoints" / "best.pt");
+  const auto slim_size = fs::file_size(slim / "checkpoints" / "best.pt");
+  CHECK(slim_size * 2 < full_size);  // no Adam moments
+  const std::string input = "a b c\nd e f\nh\n";
+  Result original = run(bin("seqzoo-translate") + " --run " + run_dir + " --threads 2 --scores", input);
+  Result from_slim = run(bin("seqzoo-translate") + " --run " + slim.string() + " --threads 2 --scores", input);
+  CHECK(from_slim.code == 0);
+  CHECK(from_slim.out == original.out);  // fp32: the same translations and scores
+  Result bf16 = run(bin("seqzoo-train") + " --run " + run_dir + " --export " + half.string() + " --export-dtype bf16");
+  REQUIRE(bf16.code == 0);
+  CHECK(fs::file_size(half / "checkpoints" / "best.pt") * 3 < slim_size * 2);
+  Result from_half = run(bin("seqzoo-translate") + " --run " + half.string() + " --threads 2", input);
+  CHECK(from_half.code == 0);
+  CHECK(count_lines(from_half.out) == 3);
+  Result again = run(bin("seqzoo-train") + " --run " + run_dir + " --export " + slim.string());
+  CHECK(again.code == 1);
+  CHECK(again.err.find("already holds a run") != std::string::npos);
+  CHECK(run(bin("seqzoo-train") + " --run " + run_dir + " --export x --export-dtype int4").code == 2);
+  CHECK(run(bin("seqzoo-train") + " --run " + run_dir + " --export-dtype bf16").code == 2);
+}

@@ -23,6 +23,7 @@
 #include "tools/app/run_identity.h"
 #include "tools/app/run_reporter.h"
 #include "tools/app/runtime.h"
+#include "tools/app/export_run.h"
 #include "tools/app/tune_alpha.h"
 
 namespace seqzoo {
@@ -215,6 +216,13 @@ int run_train_command(const TrainCommand& cmd, std::ostream& out) {
         out << line << "\n";
       }
     }
+    return 0;
+  }
+  if (!cmd.export_dir.empty()) {
+    if (cmd.run.empty()) throw std::invalid_argument("--export needs --run DIR (the run to export)");
+    const ExportResult r = export_run(cmd.run, cmd.export_checkpoint, cmd.export_dir, cmd.export_dtype);
+    out << "exported " << r.checkpoint << " (" << cmd.export_dtype << " weights, " << r.bytes << " bytes; the training "
+        << "checkpoint has " << r.source_bytes << ")\n";
     return 0;
   }
   if (cmd.average_checkpoints > 0 || cmd.tune_alpha) {

@@ -45,6 +45,8 @@ struct TrainCommand {
   bool resume = false, dump_config = false, summary = false, prepare_only = false, tune_alpha = false;
   bool list_families = false;          // print the registered families and their variants
   int64_t average_checkpoints = 0;     // --average-checkpoints K (0 = no)
+  std::string export_dir;              // --export DIR: an inference-only copy of --run
+  std::string export_checkpoint = "best", export_dtype = "fp32";
   int nproc = 1;                       // data-parallel processes on this machine
   double dist_timeout_s = 300;         // collective timeout
   std::optional<std::string> device;   // --device (default: the config's)

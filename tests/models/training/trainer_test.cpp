@@ -301,6 +301,56 @@ TEST_CASE("resume reproduces the uninterrupted run", "[training]") {
   CHECK_THAT(slurp(split_dir / "train.log"), Catch::Contains("the run already reached train.max_steps at step 10"));
 }
 
+TEST_CASE("ema: the raw weights train as without it, checkpoints hold the average, resume is exact", "[training][ema]") {
+  TempDir plain_dir("ema_plain"), tiny_dir("ema_tiny"), full_dir("ema_full"), split_dir("ema_split");
+  auto pairs = random_pairs(30, kVocab, 2, 7, 31);
+  auto train_batches = batches_of(pairs, 4);
+  ValidationSet valid;
+  valid.batches = batches_of(random_pairs(8, kVocab, 3, 6, 32), 4);
+  TrainConfig c = quick_config();
+  c.valid_every = 3;
+  const int64_t n = 4;
+  auto train_for = [&](TempDir& dir, double decay, int64_t steps, bool resume, Recorder& rec) {
+    torch::manual_seed(7);
+    MockModel m(kVocab, 16, /*dropout=*/0.3);
+    VectorBatchSource source(train_batches, true, 3);
+    TrainConfig cf = c;
+    cf.ema_decay = decay;
+    cf.max_steps = steps;
+    TrainerOptions o;
+    RunAttachment run(dir.str(), o, cf, resume);
+    o.on_update = rec.hook();
+    Trainer(cf, m.ptr(), source, &valid, o).train();
+  };
+  auto last_weights = [&](TempDir& dir) {
+    MockModel m(kVocab, 16, 0.3);
+    load_checkpoint((dir.path / "checkpoints" / "last.pt").string(), *m);
+    return m;
+  };
+  Recorder plain, tiny, full, first, second;
+  train_for(plain_dir, 0.0, 2 * n, false, plain);
+  train_for(tiny_dir, 1e-12, 2 * n, false, tiny);  // an average that is (nearly) the weights
+  train_for(full_dir, 0.9, 2 * n, false, full);
+  train_for(split_dir, 0.9, n, false, first);
+  train_for(split_dir, 0.9, 2 * n, true, second);
+  // Averaging never touches the training itself: the same losses at every step.
+  REQUIRE(full.loss.size() == static_cast<size_t>(2 * n));
+  for (int64_t s = 1; s <= 2 * n; ++s) {
+    CHECK(full.loss[s] == Approx(plain.loss[s]).margin(1e-6));
+    CHECK(tiny.loss[s] == Approx(plain.loss[s]).margin(1e-6));
+  }
+  for (int64_t s = n + 1; s <= 2 * n; ++s) CHECK(second.loss[s] == Approx(full.loss[s]).margin(1e-5));
+  MockModel a = last_weights(plain_dir), t = last_weights(tiny_dir), f = last_weights(full_dir), g = last_weights(split_dir);
+  bool averaged_differs = false;
+  for (const auto& p : a->named_parameters()) {
+    CHECK(torch::allclose(p.value(), t->named_parameters()[p.key()], 1e-5, 1e-6));  // decay ~0: no EMA
+    CHECK(torch::allclose(f->named_parameters()[p.key()], g->named_parameters()[p.key()], 1e-5, 1e-6));  // exact resume
+    averaged_differs = averaged_differs || !torch::allclose(p.value(), f->named_parameters()[p.key()], 1e-4, 1e-5);
+  }
+  CHECK(averaged_differs);  // the checkpoint holds the average, not the raw weights
+  CHECK_THAT(slurp(full_dir / "train.log"), Catch::Contains("weight averaging"));
+}
+
 TEST_CASE("stopping: early stopping with patience, max_minutes and the stop flag", "[training]") {
   auto pairs = random_pairs(16, kVocab, 2, 5, 41);
   VectorBatchSource source(batches_of(pairs, 4), true, 1);

@@ -33,7 +33,9 @@ const std::vector<Family>& families() {
         {"attention.type=dot", "attention.input_feeding=false"},
         {"attention.type=general", "rnn.cell=gru", "rnn.bidirectional=true"},
         {"attention.type=general", "attention.input_feeding=false"},
-        {"attention.type=concat", "rnn.reverse_source=true"}}},
+        {"attention.type=concat", "rnn.reverse_source=true"},
+        {"attention.type=bahdanau", "attention.ordering=bahdanau", "rnn.cell=gru", "rnn.bidirectional=true"},
+        {"attention.type=dot", "attention.ordering=bahdanau"}}},
       {"transformer", make_transformer, [](ModelConfig& c) { c.add_options<TransformerConfig>(); },
        {{"transformer.pre_norm=true"}, {"transformer.pre_norm=false", "transformer.activation=gelu"}}},
   };

@@ -39,6 +39,7 @@ struct AttentionConfig {
   std::string type = "bahdanau";
   int64_t attention_dim = 0;
   bool input_feeding = true;
+  std::string ordering = "luong";
 
   void visit(FieldVisitor& v) {
     v.field("type", type, "scorer: bahdanau (additive), or Luong's dot | general | concat",
@@ -46,6 +47,11 @@ struct AttentionConfig {
     v.field("attention_dim", attention_dim, "additive/concat scorer size (0 = rnn.hidden_dim)", Range::non_negative());
     v.field("input_feeding", input_feeding,
             "feed the previous attentional vector into the next step (Luong et al. 2015)");
+    v.field("ordering", ordering,
+            "luong: the current state queries, [context; state] -> tanh layer -> output (Luong et al. 2015); "
+            "bahdanau: the previous state queries, the context joins the RNN input, deep output with maxout "
+            "(Bahdanau et al. 2015; input_feeding does not apply)",
+            {"luong", "bahdanau"});
   }
   void check() const {}
 };

@@ -4,6 +4,7 @@
 // tests/models/core/model_test.cpp.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -185,4 +186,34 @@ TEST_CASE("rnn: LSTM forget-gate biases start at model.rnn.forget_bias, GRU bias
       CHECK(p.value().abs().max().item<double>() <= 0.05);
     }
   }
+}
+
+TEST_CASE("rnn: attention.ordering bahdanau is the paper's decoder (previous state queries, context into the RNN, "
+          "maxout deep output)", "[models][rnn]") {
+  rnn_test::Variant v;
+  v.family = "attention";
+  v.cell = "gru";
+  v.bidirectional = true;
+  v.layers = 1;
+  ModelConfig config = v.config();
+  config.options<AttentionConfig>().ordering = "bahdanau";
+  torch::manual_seed(4);
+  auto model = std::dynamic_pointer_cast<AttentionRnnImpl>(build_model(config, rnn_test::kVocab, rnn_test::kVocab));
+  REQUIRE(model);
+  model->eval();
+  // Shapes: the RNN reads [E y; c] (E 8 + bidirectional 2x12), the deep output maps [s; E y; c] to 2H for maxout.
+  CHECK(model->deep_out->weight.sizes() == torch::IntArrayRef({2 * 12, 12 + 8 + 24}));
+  CHECK_FALSE(model->combine);
+  const auto names = model->named_parameters().keys();
+  CHECK(std::none_of(names.begin(), names.end(), [](const std::string& n) { return n.find("combine") != std::string::npos; }));
+  // The first step's attention is queried by the initial state s_0 alone: it does not depend on
+  // the previous token, while the output does.
+  torch::NoGradGuard no_grad;
+  auto src = torch::tensor(std::vector<int64_t>{5, 6, 7, 8}, torch::kInt64).unsqueeze(0);
+  auto len = torch::tensor(std::vector<int64_t>{4}, torch::kInt64);
+  auto a = model->encode(src, len), b = model->encode(src, len);
+  auto la = model->step(torch::tensor(std::vector<int64_t>{kBosId}, torch::kInt64), a);
+  auto lb = model->step(torch::tensor(std::vector<int64_t>{9}, torch::kInt64), b);
+  CHECK(torch::allclose(a.at("attention"), b.at("attention")));
+  CHECK_FALSE(torch::allclose(la, lb));
 }

@@ -17,16 +17,21 @@ std::vector<std::vector<float>> score_all(Seq2SeqModelImpl& model, const std::ve
     if (src[i].empty()) throw std::invalid_argument("pair " + std::to_string(i + 1) + ": empty source, nothing to score");
   torch::NoGradGuard no_grad;
   std::vector<std::vector<float>> out(src.size());
+  // Only pairs of the same shape (source and target length) share a batch: no padding, so a pair's
+  // numbers are computed exactly as when it is scored alone.
   auto width = [&](size_t i) { return static_cast<int64_t>(std::max(src[i].size(), tgt[i].size() + 1)); };
+  auto shape = [&](size_t i) { return std::make_pair(src[i].size(), tgt[i].size()); };
   std::vector<size_t> order(src.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return width(a) > width(b); });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return shape(a) > shape(b); });
   const int64_t budget = std::max<int64_t>(batch_tokens, 1);
   size_t begin = 0;
   while (begin < order.size()) {
     const int64_t longest = width(order[begin]);
     size_t end = begin + 1;
-    while (end < order.size() && static_cast<int64_t>(end - begin + 1) * longest <= budget) ++end;
+    while (end < order.size() && shape(order[end]) == shape(order[begin]) &&
+           static_cast<int64_t>(end - begin + 1) * longest <= budget)
+      ++end;
     const auto bn = static_cast<int64_t>(end - begin);
     int64_t max_src = 0, max_tgt = 0;
     for (size_t r = begin; r < end; ++r) {

@@ -455,7 +455,7 @@ TEST_CASE("tools: sampling, a forced prefix and decoding controls in translate",
   CHECK(run(translate + " --topp 1.5", "a\n").code == 2);
 }
 
-TEST_CASE("tools: ensembles of runs, of one family or several; what differs is named", "[tools][e2e]") {
+TEST_CASE("tools: ensembles of runs, of one family or several, name what differs", "[tools][e2e]") {
   const std::string a = tiny_run().string();
   const std::string b = other_run("run_attention", "--set model.family=attention").string();
   const std::string input = "a b c\nd e\n";

@@ -215,7 +215,7 @@ Stepped run_steps(Seq2SeqModelImpl& model, const Batch& batch) {
 
 // --- the registry --------------------------------------------------------------------------------
 
-TEST_CASE("model registry: the families of the config are the registry's; unknown ones are rejected",
+TEST_CASE("model registry: the families of the config are the registry's, unknown ones are rejected",
           "[models][contract]") {
   const auto families = known_families();
   REQUIRE_FALSE(families.empty());

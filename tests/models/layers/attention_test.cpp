@@ -104,7 +104,7 @@ TEST_CASE("attention: general score s^T W h", "[models][rnn][attention]") {
   }
 }
 
-TEST_CASE("attention: concat score v^T tanh(W [h; s] + b)", "[models][rnn][attention]") {
+TEST_CASE("attention: concat score v^T tanh(W [h, s] + b)", "[models][rnn][attention]") {
   const Mat w = {{0.1, -0.2, 0.3, 0.5, -0.4}, {0.6, 0.2, -0.1, -0.3, 0.8}, {0.0, 0.4, 0.2, 0.1, 0.1}};
   const std::vector<double> b = {0.05, -0.1, 0.2};
   const std::vector<double> v = {0.7, -0.5, 0.3};

@@ -44,7 +44,7 @@ TEST_CASE("rnn: reversal_index reverses real tokens and keeps padding", "[models
   CHECK(torch::equal(length_mask(torch::tensor({3, 1, 4}, torch::kInt64), 4), src.ne(0)));
 }
 
-TEST_CASE("rnn: registry builds both families; bad configs throw invalid_argument",
+TEST_CASE("rnn: registry builds both families, bad configs throw invalid_argument",
           "[models][rnn]") {
   Variant v;
   CHECK(build(v)->family() == "seq2seq");
@@ -108,7 +108,7 @@ TEST_CASE("rnn: reverse_source feeds the real tokens reversed, memory stays in s
   CHECK(max_abs_diff(a.at("h"), c.at("h")) > 1e-4);
 }
 
-TEST_CASE("rnn: parameters are registered once; tying shares the embedding", "[models][rnn]") {
+TEST_CASE("rnn: parameters are registered once, tying shares the embedding", "[models][rnn]") {
   for (const auto& v : all_variants()) {
     INFO(v.name());
     auto model = build(v);

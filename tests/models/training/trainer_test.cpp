@@ -147,7 +147,7 @@ TEST_CASE("the loss goes down on a tiny task", "[training]") {
   CHECK(last < first * 0.6);
 }
 
-TEST_CASE("NaN/inf losses: updates skipped and counted; too many in a row stop the run", "[training]") {
+TEST_CASE("NaN/inf losses: updates skipped and counted, too many in a row stop the run", "[training]") {
   TempDir dir("nan");
   auto pairs = random_pairs(40, kVocab, 3, 6, 7);
   VectorBatchSource source(batches_of(pairs, 4), true, 1);
@@ -389,7 +389,7 @@ TEST_CASE("stopping: early stopping with patience, max_minutes and the stop flag
   }
 }
 
-TEST_CASE("trainer on CUDA: fp32, bf16 and fp16 runs learn; checkpoints map back to the CPU", "[cuda]") {
+TEST_CASE("trainer on CUDA: fp32, bf16 and fp16 runs learn, checkpoints map back to the CPU", "[cuda]") {
   if (!torch::cuda::is_available()) {
     WARN("no CUDA device: skipped");
     return;

@@ -202,7 +202,7 @@ TEST_CASE("compare: validation curves against minutes, target tokens and updates
   CHECK(valid_curve({}).bleu.empty());
 }
 
-TEST_CASE("compare: hypothesis files side by side; bucket BLEU is the corpus BLEU of the subset; the report parses",
+TEST_CASE("compare: hypothesis files side by side, bucket BLEU is the corpus BLEU of the subset, the report parses",
           "[tools]") {
   const TestSet t = test_set(400);
   const fs::path dir = scratch_dir();

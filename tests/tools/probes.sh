@@ -129,30 +129,25 @@ probe_disk_full() {
   fi
   mounted=$fsdir
 
-  # 1. A new run on a full disk: the first file it cannot write (the run lock or config.yaml) is
-  # named, and no .tmp or partial config is left.
+  # A new run that finds the disk full: one "disk full" line naming a file that contains NAMED, no
+  # config.yaml and no .tmp left. WHAT names the case.
+  new_run_on_full_disk() {  # WHAT NAMED
+    local code=0
+    "$train" "${train_args[@]}" --run "$fsdir/run" >/dev/null 2>"$work/err" || code=$?
+    expect_disk_full "$1" "$code" "$work/err"
+    grep -q "$2" "$work/err" || { cat "$work/err" >&2; fail "$1: the error does not name $2"; }
+    [ ! -e "$fsdir/run/config.yaml" ] || fail "$1: a partial config.yaml was left"
+    [ ! -e "$fsdir/run/config.yaml.tmp" ] || fail "$1: config.yaml.tmp was left"
+    echo "$1 on a full disk: $(tail -1 "$work/err")"
+    rm -rf "$fsdir/filler" "$fsdir/run"
+  }
+  # 1. No room at all: the first file the run cannot write (the run lock) is named.
   dd if=/dev/zero of="$fsdir/filler" bs=64k 2>/dev/null || true
-  local code=0
-  "$train" "${train_args[@]}" --run "$fsdir/run" >/dev/null 2>"$work/err" || code=$?
-  expect_disk_full "new run" "$code" "$work/err"
-  grep -q "$fsdir/run/" "$work/err" || { cat "$work/err" >&2; fail "new run: the error does not name the file"; }
-  [ ! -e "$fsdir/run/config.yaml" ] || fail "config.yaml: a partial config.yaml was left"
-  [ ! -e "$fsdir/run/config.yaml.tmp" ] || fail "config.yaml: config.yaml.tmp was left"
-  echo "new run on a full disk: $(tail -1 "$work/err")"
-  rm -rf "$fsdir/filler" "$fsdir/run"
-
-  # 1b. Room for the run lock (one 4 KB page) but not for config.yaml (about 9 KB): config.yaml is
-  # named, with "disk full", and neither it nor its .tmp is left.
+  new_run_on_full_disk "new run" "$fsdir/run/"
+  # 1b. Room for the run lock (one 4 KB page) but not for config.yaml (about 9 KB).
   local avail_kb=$(df -k --output=avail "$fsdir" | tail -1)
   dd if=/dev/zero of="$fsdir/filler" bs=4k count=$(( avail_kb / 4 - 2 )) 2>/dev/null || true
-  code=0
-  "$train" "${train_args[@]}" --run "$fsdir/run" >/dev/null 2>"$work/err" || code=$?
-  expect_disk_full "config.yaml" "$code" "$work/err"
-  grep -q "config.yaml" "$work/err" || { cat "$work/err" >&2; fail "config.yaml: the error does not name config.yaml"; }
-  [ ! -e "$fsdir/run/config.yaml" ] || fail "config.yaml: a partial config.yaml was left"
-  [ ! -e "$fsdir/run/config.yaml.tmp" ] || fail "config.yaml: config.yaml.tmp was left"
-  echo "config.yaml on a full disk: $(tail -1 "$work/err")"
-  rm -rf "$fsdir/filler" "$fsdir/run"
+  new_run_on_full_disk "config.yaml" "config.yaml"
 
   # 2. A checkpoint on a full disk: the run stops with the error, the previous checkpoint loads.
   # The first checkpoints fit; a filler file then takes what is left before a later one.
@@ -166,7 +161,7 @@ probe_disk_full() {
   local ckpt_kb=$(du -k "$run/checkpoints/last.pt" | cut -f1)
   # leave room for less than one more checkpoint
   dd if=/dev/zero of="$fsdir/filler" bs=1k count=$((free_kb - ckpt_kb / 2)) 2>/dev/null || true
-  code=0
+  local code=0
   sed -i "s/max_steps: 10\b/max_steps: 60/" "$run/config.yaml"
   grep -q "max_steps: 60" "$run/config.yaml" || fail "could not raise train.max_steps in $run/config.yaml"
   "$train" --resume --run "$run" --threads 1 >/dev/null 2>"$work/err" || code=$?

@@ -476,6 +476,9 @@ TEST_CASE("tools: ensembles of runs, of one family or several, name what differs
   Result scored = run(bin("seqzoo-score") + " --run " + a + " --run " + b + " --threads 2", "a b\tb a\n");
   CHECK(scored.code == 0);
   CHECK(run(bin("seqzoo-translate") + " --run " + a + " --run " + b + " --weights 1", input).code == 2);
+  Result bad_weight = run(bin("seqzoo-translate") + " --run " + a + " --run " + b + " --weights 1,x", input);
+  CHECK(bad_weight.code == 2);
+  CHECK(bad_weight.err.find("--weights: 'x' is not a valid value") != std::string::npos);
   const std::string reversed =
       other_run("run_reversed", "--set data.src_lang=tgt --set data.tgt_lang=src").string();
   Result wrong = run(bin("seqzoo-translate") + " --run " + a + " --run " + reversed + " --threads 2", input);

@@ -91,7 +91,7 @@ int64_t score_stream(const LoadedModel& run, int fd, std::ostream& out, const Sc
       }
       if (used != a || index < 0 || index >= static_cast<long long>(srcs.size()))
         throw std::invalid_argument(where + ": index '" + lines[i].substr(0, a) + "' is not a line of " + options.src +
-                                    " (0.." + std::to_string(srcs.size()) + ")");
+                                    " (0.." + std::to_string(static_cast<long long>(srcs.size()) - 1) + ")");
       pair_src.push_back(srcs[static_cast<size_t>(index)]);
       pair_tgt.push_back(lines[i].substr(b + 1));
     }

@@ -55,6 +55,10 @@ std::string name_bad_value(const std::string& message, int argc, char** argv) {
       return arg.substr(0, eq) + ": '" + value + "' is not a valid value";
     if (arg == value && i > 1 && argv[i - 1][0] == '-')
       return std::string(argv[i - 1]) + ": '" + value + "' is not a valid value";
+    // A list value ("--weights 1,x"): the flag before the list that holds the bad element.
+    if (i > 1 && argv[i - 1][0] == '-' && arg.find(',') != std::string::npos &&
+        ("," + arg + ",").find("," + value + ",") != std::string::npos)
+      return std::string(argv[i - 1]) + ": '" + value + "' is not a valid value";
   }
   return message;
 }

@@ -1,5 +1,7 @@
 #include "models/search/scoring.h"
 
+#include "data/batcher.h"
+
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
@@ -33,36 +35,12 @@ std::vector<std::vector<float>> score_all(Seq2SeqModelImpl& model, const std::ve
            static_cast<int64_t>(end - begin + 1) * longest <= budget)
       ++end;
     const auto bn = static_cast<int64_t>(end - begin);
-    int64_t max_src = 0, max_tgt = 0;
+    std::vector<std::vector<int64_t>> batch_src, batch_tgt;
     for (size_t r = begin; r < end; ++r) {
-      max_src = std::max<int64_t>(max_src, static_cast<int64_t>(src[order[r]].size()));
-      max_tgt = std::max<int64_t>(max_tgt, static_cast<int64_t>(tgt[order[r]].size()) + 1);
+      batch_src.push_back(src[order[r]]);
+      batch_tgt.push_back(tgt[order[r]]);
     }
-    Batch b;
-    b.src = torch::full({bn, max_src}, kPadId, torch::kInt64);
-    b.src_len = torch::empty({bn}, torch::kInt64);
-    b.tgt_in = torch::full({bn, max_tgt}, kPadId, torch::kInt64);
-    b.tgt_out = torch::full({bn, max_tgt}, kPadId, torch::kInt64);
-    b.tgt_len = torch::empty({bn}, torch::kInt64);
-    auto s_a = b.src.accessor<int64_t, 2>();
-    auto ti_a = b.tgt_in.accessor<int64_t, 2>();
-    auto to_a = b.tgt_out.accessor<int64_t, 2>();
-    for (int64_t r = 0; r < bn; ++r) {
-      const auto& s = src[order[begin + r]];
-      const auto& y = tgt[order[begin + r]];
-      for (size_t p = 0; p < s.size(); ++p) s_a[r][p] = s[p];
-      ti_a[r][0] = kBosId;
-      for (size_t p = 0; p < y.size(); ++p) {
-        ti_a[r][p + 1] = y[p];
-        to_a[r][p] = y[p];
-      }
-      to_a[r][y.size()] = kEosId;
-      b.src_len[r] = static_cast<int64_t>(s.size());
-      b.tgt_len[r] = static_cast<int64_t>(y.size()) + 1;
-      b.ids.push_back(static_cast<int64_t>(order[begin + r]));
-    }
-    b.src_tokens = b.src_len.sum().item<int64_t>();
-    b.tgt_tokens = b.tgt_len.sum().item<int64_t>();
+    const Batch b = make_batch(batch_src, batch_tgt);  // tgt_in = bos y, tgt_out = y eos
     const Batch on_device = b.to(device);
     // [B,T,V] logits -> [B,T] log-probs of the given tokens.
     const torch::Tensor logp = torch::log_softmax(model.forward(on_device).to(torch::kFloat32), -1)

@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       libtorch-dev libsentencepiece-dev sentencepiece libyaml-cpp-dev libcxxopts-dev catch2
-      libgloo-dev libopenblas0-pthread)
+      libgloo-dev libopenblas0-pthread
+      libcpp-httplib-dev nlohmann-json3-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

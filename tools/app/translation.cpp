@@ -43,6 +43,18 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                                          const std::vector<std::string>& lines,
                                          const TranslateOptions& options, const torch::Device& device,
                                          int64_t first_line) {
+  std::vector<int64_t> numbers(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) numbers[i] = first_line + static_cast<int64_t>(i);
+  return translate_lines(model, tok, lines, numbers, options, device);
+}
+
+std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenizers& tok,
+                                         const std::vector<std::string>& lines,
+                                         const std::vector<int64_t>& line_numbers,
+                                         const TranslateOptions& options, const torch::Device& device) {
+  if (line_numbers.size() != lines.size())
+    throw std::invalid_argument("translate_lines: " + std::to_string(lines.size()) + " lines but " +
+                                std::to_string(line_numbers.size()) + " line numbers");
   options.search.validate();
   std::vector<Translation> out(lines.size());
   std::vector<SearchInput> requests;  // one per piece of a line
@@ -57,7 +69,7 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
     const size_t bad = find_invalid_utf8(line);
     if (bad != std::string::npos) {
       if (!options.replace_invalid)
-        throw std::invalid_argument(options.input_name + ":" + std::to_string(first_line + static_cast<int64_t>(i)) +
+        throw std::invalid_argument(options.input_name + ":" + std::to_string(line_numbers[i]) +
                                     ": invalid UTF-8 at byte " + std::to_string(bad + 1) +
                                     " (use --replace-invalid to replace it)");
       line = replace_invalid_utf8(line);
@@ -78,7 +90,7 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
     if (n > options.search.max_input_tokens) {
       out[i].truncated = true;
       const int64_t pieces = (n + options.search.max_input_tokens - 1) / options.search.max_input_tokens;
-      std::cerr << "seqzoo: warning: " << options.input_name << ":" << first_line + static_cast<int64_t>(i)
+      std::cerr << "seqzoo: warning: " << options.input_name << ":" << line_numbers[i]
                 << ": input has " << n << " subword tokens (limit " << options.search.max_input_tokens
                 << "); translated in " << pieces << " pieces\n";
     }
@@ -88,7 +100,7 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
       in.src.assign(ids.begin() + start, ids.begin() + end);
       if (start == 0) in.prefix = prefix;  // the prefix starts the first piece's translation
       // The sentence's identity for sampling: its line number (and piece), whatever the batch.
-      in.id = ((first_line + static_cast<int64_t>(i)) << 16) + piece;
+      in.id = (line_numbers[i] << 16) + piece;
       requests.push_back(std::move(in));
       owners.push_back({i, start});
     }

@@ -46,6 +46,12 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                                          const std::vector<std::string>& lines,
                                          const TranslateOptions& options, const torch::Device& device,
                                          int64_t first_line = 1);
+// The same with each line's own number (errors, and a sampled line's identity): lines gathered from
+// several requests (seqzoo-serve's shared batches) translate as they would alone.
+std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenizers& tok,
+                                         const std::vector<std::string>& lines,
+                                         const std::vector<int64_t>& line_numbers,
+                                         const TranslateOptions& options, const torch::Device& device);
 
 // Replaces each invalid UTF-8 sequence by U+FFFD.
 std::string replace_invalid_utf8(const std::string& s);

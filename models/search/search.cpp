@@ -301,8 +301,7 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const s
       order.push_back(static_cast<int64_t>(i));
   }
   // Longest first (stable: ties keep input order), then cut into batches whose padded size
-  // (sentences x longest source) stays within the budget; a batch has at least one sentence. With
-  // exact_batches a batch also holds one source length only (no padding at all).
+  // (sentences x longest source) stays within the budget; a batch has at least one sentence.
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return inputs[a].src.size() > inputs[b].src.size(); });
   const int64_t budget = std::max<int64_t>(batch_tokens, 1);
@@ -310,9 +309,7 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const s
   while (begin < order.size()) {
     const int64_t longest = static_cast<int64_t>(inputs[order[begin]].src.size());
     size_t end = begin + 1;
-    while (end < order.size() && static_cast<int64_t>(end - begin + 1) * longest <= budget &&
-           (!options.exact_batches || static_cast<int64_t>(inputs[order[end]].src.size()) == longest))
-      ++end;
+    while (end < order.size() && static_cast<int64_t>(end - begin + 1) * longest <= budget) ++end;
     const int64_t bn = static_cast<int64_t>(end - begin);
     torch::Tensor ids = torch::full({bn, longest}, kPadId, torch::kInt64);
     torch::Tensor lens = torch::empty({bn}, torch::kInt64);

@@ -23,9 +23,6 @@ struct SearchOptions {
   bool sampling = false;
   double temperature = 1.0, topp = 1.0;
   int64_t topk = 0, seed = 0;
-  // Batch only sentences of one source length: no padding, so a sentence's result is bit-identical
-  // whatever else is decoded with it (seqzoo-serve's shared batches, --max-batch-lines). Slower.
-  bool exact_batches = false;
   // Not a config key: collect state "attention" per output token (alignments, plots).
   bool keep_attention = false;
 
@@ -54,8 +51,6 @@ struct SearchOptions {
             Range::fraction());
     v.field("seed", seed, "sampling: random seed (a sentence's draws depend on it and on its line only)",
             Range::non_negative());
-    v.field("exact_batches", exact_batches,
-            "batch only sentences of one source length, so each result is bit-identical whatever it is batched with (slower)");
   }
   // Checks across fields: nbest <= beam_size, and a maximum length that allows a token (not a = b = 0;
   // the search itself then emits eos only).

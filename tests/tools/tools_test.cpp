@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "tests/tools/reversal_data.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -60,20 +62,7 @@ size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count
 const fs::path& tiny_run() {
   static fs::path run_dir = [] {
     const fs::path data = scratch() / "data";
-    fs::create_directories(data);
-    std::mt19937 rng(5);
-    for (auto [split, n] : {std::pair<std::string, int>{"train", 400}, {"val", 20}}) {
-      std::ofstream src(data / (split + ".src")), tgt(data / (split + ".tgt"));
-      for (int i = 0; i < n; ++i) {
-        std::vector<std::string> w;
-        const int len = 2 + static_cast<int>(rng() % 5);
-        for (int k = 0; k < len; ++k) w.push_back(std::string(1, static_cast<char>('a' + rng() % 8)));
-        for (size_t k = 0; k < w.size(); ++k) src << (k ? " " : "") << w[k];
-        for (size_t k = 0; k < w.size(); ++k) tgt << (k ? " " : "") << w[w.size() - 1 - k];
-        src << "\n";
-        tgt << "\n";
-      }
-    }
+    write_reversal_data(data, 5);
     const fs::path dir = scratch() / "run";
     Result r = run(bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR + "/configs/reverse-tiny.yaml --set data.dir=" +
                    data.string() + " --set run_dir=" + dir.string() + " --set train.max_steps=40 --set train.valid_every=40" +

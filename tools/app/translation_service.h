@@ -3,8 +3,9 @@
 // model, and one decoding thread per model replica takes them in shared batches (dynamic batching,
 // as Triton's and Marian's servers do): requests with the same decoding options join one batch up to
 // a source-token budget, the first of them waiting a few milliseconds at most for the others. A
-// request's lines are numbered 1..n as seqzoo-translate numbers them, so what a request gets back does
-// not depend on which requests shared its batch (sampling draws included).
+// request's lines are numbered 1..n as seqzoo-translate numbers them, so a sentence's search (and its
+// sampling draws) does not depend on which requests shared its batch; only the rounding of its score
+// does, as with seqzoo-translate's own batches.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include "tests/tools/reversal_data.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -42,20 +45,7 @@ std::string slurp(const fs::path& p) {
 const fs::path& tiny_run() {
   static fs::path run_dir = [] {
     const fs::path data = scratch() / "data";
-    fs::create_directories(data);
-    std::mt19937 rng(7);
-    for (auto [split, n] : {std::pair<std::string, int>{"train", 400}, {"val", 20}}) {
-      std::ofstream src(data / (split + ".src")), tgt(data / (split + ".tgt"));
-      for (int i = 0; i < n; ++i) {
-        std::vector<std::string> w;
-        const int len = 2 + static_cast<int>(rng() % 5);
-        for (int k = 0; k < len; ++k) w.push_back(std::string(1, static_cast<char>('a' + rng() % 8)));
-        for (size_t k = 0; k < w.size(); ++k) src << (k ? " " : "") << w[k];
-        for (size_t k = 0; k < w.size(); ++k) tgt << (k ? " " : "") << w[w.size() - 1 - k];
-        src << "\n";
-        tgt << "\n";
-      }
-    }
+    write_reversal_data(data, 7);
     const fs::path dir = scratch() / "run";
     const std::string cmd = bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR +
                             "/configs/reverse-tiny.yaml --set data.dir=" + data.string() + " --set run_dir=" +
@@ -129,6 +119,15 @@ std::string as_translate_line(const json& t) {
   return os.str();
 }
 
+// "score<TAB>text" lines: texts equal, scores equal to 1e-4 (a batch's shape changes the order of
+// floating-point sums, so seqzoo-translate's own scores move in the sixth digit with --max-batch-lines).
+bool same_translation(const std::string& a, const std::string& b) {
+  const size_t ta = a.find('\t'), tb = b.find('\t');
+  if (ta == std::string::npos || tb == std::string::npos) return a == b;
+  if (a.substr(ta) != b.substr(tb)) return false;
+  return std::abs(std::stod(a.substr(0, ta)) - std::stod(b.substr(0, tb))) <= 1e-4;
+}
+
 }  // namespace
 
 TEST_CASE("serve: JSON API answers, refuses bad requests with the documented status, and stops on SIGTERM",
@@ -157,7 +156,7 @@ TEST_CASE("serve: JSON API answers, refuses bad requests with the documented sta
   // The same lines through seqzoo-translate: the same texts and scores.
   const auto reference = translate_reference(lines, "--scores");
   for (size_t i = 0; i < lines.size(); ++i)
-    if (!lines[i].empty()) CHECK(as_translate_line(answer["translations"][i]) == reference[i]);
+    if (!lines[i].empty()) CHECK(same_translation(as_translate_line(answer["translations"][i]), reference[i]));
 
   // Hostile and malformed requests: status and a message naming the field.
   struct Bad {
@@ -218,7 +217,6 @@ TEST_CASE("serve: JSON API answers, refuses bad requests with the documented sta
 
 TEST_CASE("serve: concurrent clients share batches and get what seqzoo-translate gives each of them",
           "[tools][serve][e2e]") {
-  // exact_batches: a sentence's result does not depend on what shares its batch.
   ServerProcess server("--max-wait-ms 20 --replicas 2");
   std::vector<std::string> lines;
   std::mt19937 rng(3);
@@ -232,7 +230,7 @@ TEST_CASE("serve: concurrent clients share batches and get what seqzoo-translate
   std::vector<std::vector<std::string>> requests;
   for (size_t i = 0; i < lines.size(); i += 3) requests.push_back({lines[i], lines[i + 1], lines[i + 2]});
   std::vector<std::vector<std::string>> expected;
-  for (const auto& r : requests) expected.push_back(translate_reference(r, "--scores --exact-batches"));
+  for (const auto& r : requests) expected.push_back(translate_reference(r, "--scores"));
   std::vector<std::vector<std::string>> got(requests.size());
   std::vector<int> status(requests.size(), 0);
   std::vector<std::thread> clients;
@@ -240,18 +238,20 @@ TEST_CASE("serve: concurrent clients share batches and get what seqzoo-translate
     clients.emplace_back([&, c] {
       httplib::Client client("127.0.0.1", server.port);
       for (size_t r = c; r < requests.size(); r += 4) {
-        auto res = client.Post("/translate", json{{"text", requests[r]}, {"exact_batches", true}}.dump(), "application/json");
+        auto res = client.Post("/translate", json{{"text", requests[r]}}.dump(), "application/json");
         if (!res) continue;
         status[r] = res->status;
         if (res->status != 200) continue;
-        for (const auto& t : json::parse(res->body).at("translations")) got[r].push_back(as_translate_line(t));
+        const json answer = json::parse(res->body);  // named: a range-for over a temporary's member dangles
+        for (const auto& t : answer.at("translations")) got[r].push_back(as_translate_line(t));
       }
     });
   for (auto& t : clients) t.join();
   for (size_t r = 0; r < requests.size(); ++r) {
     INFO("request " << r);
     CHECK(status[r] == 200);
-    CHECK(got[r] == expected[r]);
+    REQUIRE(got[r].size() == expected[r].size());
+    for (size_t i = 0; i < got[r].size(); ++i) CHECK(same_translation(got[r][i], expected[r][i]));
   }
   CHECK(server.stop() == 0);
 }

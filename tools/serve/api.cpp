@@ -28,10 +28,10 @@ const char* type_name(const json& j) {
 // Keys of the search options the server owns (its batches and resources), not a request.
 const std::set<std::string> kServerOwned = {"batch_tokens", "max_input_tokens"};
 
-// Reads the search keys a request gives, with JSON type checks; marks the keys it used.
+// Reads the search keys a request gives, with JSON type checks.
 class JsonSearchReader : public FieldVisitor {
  public:
-  JsonSearchReader(const json& body, std::set<std::string>& used) : body_(body), used_(used) {}
+  explicit JsonSearchReader(const json& body) : body_(body) {}
   void field(const char* key, int64_t& value, const char*, Range) override {
     if (const json* j = find(key)) {
       if (!j->is_number_integer() && !j->is_number_unsigned()) bad(key, std::string("expected an integer, got ") + type_name(*j));
@@ -70,11 +70,9 @@ class JsonSearchReader : public FieldVisitor {
     if (kServerOwned.count(key)) return nullptr;
     auto it = body_.find(key);
     if (it == body_.end()) return nullptr;
-    used_.insert(key);
     return &*it;
   }
   const json& body_;
-  std::set<std::string>& used_;
 };
 
 // A string or an array of strings -> lines, with the limits checked.
@@ -142,9 +140,8 @@ ParsedRequest parse_translate_request(const std::string& body, const std::vector
   if (!j.is_object()) bad("body", std::string("expected a JSON object, got ") + type_name(j));
 
   ParsedRequest out;
-  std::set<std::string> used = {"text", "model", "alignments", "prefix"};
   // Unknown keys are refused, as in a config: a typo must not silently decode with the defaults.
-  std::vector<std::string> known(used.begin(), used.end());
+  std::vector<std::string> known = {"text", "model", "alignments", "prefix"};
   {
     SearchOptions probe;
     for (const auto& k : config_field_paths([&](FieldVisitor& v) { probe.visit(v); }))
@@ -183,7 +180,7 @@ ParsedRequest parse_translate_request(const std::string& body, const std::vector
   TranslateOptions& options = out.request.options;
   options.search = out.model->service->model().config.search;
   options.search.batch_tokens = out.model->service->options().batch_tokens;
-  JsonSearchReader reader(j, used);
+  JsonSearchReader reader(j);
   options.search.visit(reader);
   if (auto a = j.find("alignments"); a != j.end()) {
     if (!a->is_boolean()) bad("alignments", std::string("expected true or false, got ") + type_name(*a));

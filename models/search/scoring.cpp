@@ -20,7 +20,8 @@ std::vector<std::vector<float>> score_all(Seq2SeqModelImpl& model, const std::ve
   torch::NoGradGuard no_grad;
   std::vector<std::vector<float>> out(src.size());
   // Only pairs of the same shape (source and target length) share a batch: no padding, so a pair's
-  // numbers are computed exactly as when it is scored alone.
+  // numbers are computed as when it is scored alone, up to the rounding a BLAS's shape-dependent
+  // kernel choice may bring.
   auto width = [&](size_t i) { return static_cast<int64_t>(std::max(src[i].size(), tgt[i].size() + 1)); };
   auto shape = [&](size_t i) { return std::make_pair(src[i].size(), tgt[i].size()); };
   std::vector<size_t> order(src.size());

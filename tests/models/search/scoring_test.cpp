@@ -1,6 +1,8 @@
 // Forced decoding (models/search/scoring.h) for every family: a target's token log-probs are the
 // ones the search adds up along that path (step by step through encode/step), and they do not
-// depend on the batch a pair is scored in.
+// depend on the batch a pair is scored in beyond float rounding: pairs share a batch only with pairs of
+// their shape (no padding enters), but a BLAS may pick its kernel by matrix shape, so the batch size can
+// still move the last bit of a sum (OpenBLAS's Haswell kernels do; its SkylakeX ones did not here).
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
@@ -50,14 +52,14 @@ TEST_CASE("scoring: a target's score is the sum of the step log-probs along its 
       REQUIRE(single[i].size() == batched[i].size());
       for (size_t t = 0; t < path.size(); ++t) {
         CHECK(batched[i][t] == Approx(path[t]).margin(1e-4));
-        CHECK(single[i][t] == batched[i][t]);  // no padding: the same numbers to the bit
+        CHECK(single[i][t] == Approx(batched[i][t]).epsilon(1e-6).margin(1e-5));  // no padding: rounding only
         CHECK(batched[i][t] <= 0.0f);
       }
     }
   }
 }
 
-TEST_CASE("scoring: pairs of one shape give the same numbers batched or alone, to the bit, every family",
+TEST_CASE("scoring: pairs of one shape give the same numbers batched or alone, to float rounding, every family",
           "[search][scoring]") {
   const auto srcs = random_sources(6, kVocab, 5, 5, 13);  // all of length 5
   const auto tgts = random_sources(6, kVocab, 4, 4, 14);  // all of length 4
@@ -66,7 +68,9 @@ TEST_CASE("scoring: pairs of one shape give the same numbers batched or alone, t
     const auto batched = score_all(*model, srcs, tgts, 1000, torch::kCPU);
     for (size_t i = 0; i < srcs.size(); ++i) {
       const auto alone = score_all(*model, {srcs[i]}, {tgts[i]}, 1000, torch::kCPU);
-      CHECK(alone[0] == batched[i]);
+      REQUIRE(alone[0].size() == batched[i].size());
+      for (size_t t = 0; t < alone[0].size(); ++t)
+        CHECK(alone[0][t] == Approx(batched[i][t]).epsilon(1e-6).margin(1e-5));
     }
   }
 }

@@ -18,14 +18,14 @@ int main(int argc, char** argv) {
         ("port", "port to listen on (0 = any free port; the log says which)", cxxopts::value<int64_t>()->default_value("8080"))
         ("replicas", "decoding threads per model, each with its own copy of the model", cxxopts::value<int64_t>()->default_value("1"))
         ("batch-tokens", "source-token budget of a shared batch (0 = the run's search.batch_tokens)", cxxopts::value<int64_t>()->default_value("0"))
-        ("max-wait-ms", "longest wait of a batch's first request for others to join", cxxopts::value<double>()->default_value("5"))
+        ("max-wait-ms", "longest a free decoder waits with a request for others to join its batch", cxxopts::value<double>()->default_value("10"))
         ("max-queue-lines", "lines waiting per model at most; beyond, 503 with Retry-After", cxxopts::value<int64_t>()->default_value("4096"))
         ("max-lines", "lines per request at most (413 beyond)", cxxopts::value<int64_t>()->default_value("256"))
         ("max-line-bytes", "bytes per line at most (413 beyond)", cxxopts::value<int64_t>()->default_value("10000"))
         ("max-body-bytes", "bytes per request body at most (413 beyond)", cxxopts::value<int64_t>()->default_value("1048576"))
         ("timeout", "seconds a request may wait for a decoder (504 beyond)", cxxopts::value<double>()->default_value("30"))
         ("http-threads", "connections served at once", cxxopts::value<int64_t>()->default_value("64"))
-        ("read-timeout", "seconds of client silence before its connection is closed", cxxopts::value<double>()->default_value("5"));
+        ("read-timeout", "seconds of client silence before its connection is closed", cxxopts::value<double>()->default_value("10"));
     cxxopts::ParseResult args;
     if (!parse_args(options, argc, argv, args)) return 0;
     if (!args.count("run")) throw UsageError("--run: give at least one run directory");

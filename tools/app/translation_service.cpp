@@ -108,6 +108,12 @@ void TranslationService::shutdown() {
 }
 
 std::vector<std::shared_ptr<TranslationService::Job>> TranslationService::take_batch() {
+  // Called when this replica's decoder is free. The window for joining opens when a request waits
+  // and the decoder is free: measured from the first request's arrival alone, requests that queued
+  // behind a long batch would leave at once in a half-full batch while the clients of the batch just
+  // answered are still sending their next requests (with closed-loop clients the batches then split
+  // into two alternating halves).
+  const auto free_since = Clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
   wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
   std::vector<std::shared_ptr<Job>> batch;
@@ -120,8 +126,8 @@ std::vector<std::shared_ptr<TranslationService::Job>> TranslationService::take_b
   take(queue_.begin());
   int64_t tokens = batch.front()->tokens;
   const std::string key = batch.front()->key;
-  const auto wait_until =
-      batch.front()->arrived + std::chrono::microseconds(static_cast<int64_t>(options_.max_wait_ms * 1000));
+  const auto wait_until = std::max(batch.front()->arrived, free_since) +
+                          std::chrono::microseconds(static_cast<int64_t>(options_.max_wait_ms * 1000));
   for (;;) {
     // Later requests with the same options join in arrival order while the budget allows; the
     // others keep their place in the queue.

@@ -28,7 +28,7 @@ struct ServiceOptions {
   int64_t replicas = 1;            // decoding threads, each with its own copy of the model (>= 1)
   int64_t threads = 0;             // intra-op threads in all, split evenly between replicas (0 = all cores)
   int64_t batch_tokens = 0;        // source-token budget of a shared batch (0 = the run's search.batch_tokens)
-  double max_wait_ms = 5;          // longest wait of a batch's first request for others to join (>= 0)
+  double max_wait_ms = 10;         // longest a free decoder waits with a request for others to join (>= 0)
   int64_t max_queue_lines = 4096;  // lines waiting at most; a request beyond is refused (QueueFull) (>= 1)
   // std::invalid_argument naming the field when a value is out of range.
   void validate() const;

@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
     c.bleu.tokenize = args["tokenize"].as<std::string>();
     c.bleu.lowercase = c.chrf.lowercase = args.count("lowercase") > 0;
     const torch::Device device = runtime_from_args(args);
+    c.workers = args["workers"].as<int64_t>();
+    c.threads = args["threads"].as<int64_t>();
     compare_systems(c, [&](const SearchOptions& s) { return search_options_from_args(args, s); }, device, std::cout,
                     std::cerr);
     return 0;

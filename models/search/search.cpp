@@ -21,6 +21,10 @@
 #include "models/search/sampling.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -289,6 +293,48 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model,
 std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const std::vector<SearchInput>& inputs,
                                                 const SearchOptions& options, int64_t batch_tokens,
                                                 const torch::Device& device) {
+  return search_all(SearchWorkers{{&model}, 0}, inputs, options, batch_tokens, device);
+}
+
+void SearchWorkers::run(size_t tasks, const std::function<void(size_t task, Seq2SeqModelImpl& model)>& task) const {
+  if (replicas.empty()) throw std::invalid_argument("SearchWorkers: no model replica");
+  for (auto* r : replicas)
+    if (r == nullptr) throw std::invalid_argument("SearchWorkers: a null model replica");
+  if (replicas.size() == 1 || tasks <= 1) {
+    for (size_t i = 0; i < tasks; ++i) task(i, *replicas.front());
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto work = [&](Seq2SeqModelImpl& model) {
+    // OpenMP's thread count belongs to the calling thread: a new thread starts from the default.
+    if (threads_each > 0) torch::set_num_threads(static_cast<int>(threads_each));
+    torch::NoGradGuard no_grad;
+    for (size_t i = next++; i < tasks && !failed; i = next++) {
+      try {
+        task(i, model);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  const size_t n = std::min(replicas.size(), tasks);
+  for (size_t w = 1; w < n; ++w) threads.emplace_back(work, std::ref(*replicas[w]));
+  const int before = torch::get_num_threads();
+  work(*replicas.front());  // the calling thread is the first worker, with its thread count restored after
+  if (torch::get_num_threads() != before) torch::set_num_threads(before);
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+std::vector<std::vector<Hypothesis>> search_all(const SearchWorkers& workers, const std::vector<SearchInput>& inputs,
+                                                const SearchOptions& options, int64_t batch_tokens,
+                                                const torch::Device& device) {
   options.validate();
   std::vector<std::vector<Hypothesis>> results(inputs.size());
   // Empty sources are not decoded: a source without tokens gets one empty hypothesis (score 0,
@@ -305,11 +351,18 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const s
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return inputs[a].src.size() > inputs[b].src.size(); });
   const int64_t budget = std::max<int64_t>(batch_tokens, 1);
-  size_t begin = 0;
-  while (begin < order.size()) {
+  std::vector<std::pair<size_t, size_t>> batches;  // [begin, end) in order
+  for (size_t begin = 0; begin < order.size();) {
     const int64_t longest = static_cast<int64_t>(inputs[order[begin]].src.size());
     size_t end = begin + 1;
     while (end < order.size() && static_cast<int64_t>(end - begin + 1) * longest <= budget) ++end;
+    batches.emplace_back(begin, end);
+    begin = end;
+  }
+  // Each batch writes its own sentences' results only: the workers share nothing else.
+  workers.run(batches.size(), [&](size_t b, Seq2SeqModelImpl& model) {
+    const size_t begin = batches[b].first, end = batches[b].second;
+    const int64_t longest = static_cast<int64_t>(inputs[order[begin]].src.size());
     const int64_t bn = static_cast<int64_t>(end - begin);
     torch::Tensor ids = torch::full({bn, longest}, kPadId, torch::kInt64);
     torch::Tensor lens = torch::empty({bn}, torch::kInt64);
@@ -332,8 +385,7 @@ std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const s
     if (!any_prefix) prefixes.clear();
     auto out = search_batch(model, ids.to(device), lens.to(device), options, prefixes, sentence_ids);
     for (int64_t r = 0; r < bn; ++r) results[order[begin + r]] = std::move(out[r]);
-    begin = end;
-  }
+  });
   return results;
 }
 

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "models/core/model.h"
@@ -54,12 +55,29 @@ struct SearchInput {
   int64_t id = 0;
 };
 
+// Copies of one model that decode disjoint work at once, one thread each (--workers, as Marian's
+// --cpu-threads workers): every replica must hold the same weights. The work is cut exactly as for
+// one model, so the results do not depend on the number of replicas.
+struct SearchWorkers {
+  std::vector<Seq2SeqModelImpl*> replicas;  // at least one
+  int64_t threads_each = 0;                 // intra-op threads of each worker thread (0 = leave as is)
+
+  // Runs task(i, model) for i = 0..tasks-1: with one replica in order on the calling thread;
+  // otherwise on one thread per replica (each with a NoGradGuard and threads_each threads), the tasks
+  // taken in order of i. The first exception is rethrown once every thread has stopped.
+  void run(size_t tasks, const std::function<void(size_t task, Seq2SeqModelImpl& model)>& task) const;
+};
+
 // Decodes many sentences (id lists, no bos/eos) in source-token-budget batches of similar length
 // (longest first; a batch holds sentences x longest source <= batch_tokens, at least one sentence)
 // on `device`; results are in input order and do not depend on the batching. An empty source is
 // not decoded: it gets one empty hypothesis (score 0, log_prob 0), since any output for it would
 // be invented by a model never trained on empty inputs.
 std::vector<std::vector<Hypothesis>> search_all(Seq2SeqModelImpl& model, const std::vector<SearchInput>& inputs,
+                                                const SearchOptions& options, int64_t batch_tokens,
+                                                const torch::Device& device);
+// The same with the batches shared out among workers (the same batches and results).
+std::vector<std::vector<Hypothesis>> search_all(const SearchWorkers& workers, const std::vector<SearchInput>& inputs,
                                                 const SearchOptions& options, int64_t batch_tokens,
                                                 const torch::Device& device);
 // The same for plain sources (no prefix; sentence i has id i).

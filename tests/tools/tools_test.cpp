@@ -256,6 +256,37 @@ TEST_CASE("tools: evaluate --run alone scores the run's own split in its directi
 
 // Every numeric and enumerated option of every tool, given a value it cannot work with: a one-line
 // error naming the option, and a non-zero exit (2 for flag errors), never a silent run.
+TEST_CASE("tools: workers translate, evaluate and score like one worker, byte for byte", "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  std::string input;
+  for (int i = 0; i < 13; ++i) input += std::string("a b c d e f g h").substr(0, 1 + 2 * (i % 8)) + "\n";
+  input += "\nh g f\n";  // an empty line among them
+  // Two lines a batch: seven batches, shared out among the workers, written in input order.
+  const std::string translate = bin("seqzoo-translate") + " --run " + run_dir + " --threads 2 --max-batch-lines 2 --scores";
+  Result one = run(translate + " --beam 3", input);
+  INFO(one.err);
+  REQUIRE(one.code == 0);
+  REQUIRE(count_lines(one.out) == 15);
+  for (const char* workers : {"2", "3"}) {
+    INFO(workers << " workers");
+    Result many = run(translate + " --beam 3 --workers " + workers, input);
+    CHECK(many.code == 0);
+    CHECK(many.out == one.out);
+  }
+  const std::string evaluate = bin("seqzoo-evaluate") + " --run " + run_dir + " --src data/val.src --ref data/val.tgt --threads 2 --batch-tokens 8";
+  REQUIRE(run(evaluate + " --output one.hyp").code == 0);
+  Result eval2 = run(evaluate + " --output two.hyp --workers 2");
+  INFO(eval2.err);
+  REQUIRE(eval2.code == 0);
+  CHECK(slurp(scratch() / "two.hyp") == slurp(scratch() / "one.hyp"));
+  const std::string score = bin("seqzoo-score") + " --run " + run_dir + " --threads 2 --per-token --batch-tokens 4";
+  const std::string pairs = "a b c\tc b a\nd e\te d\nb\t\na b\tb a\nc d\td c\n";
+  Result s1 = run(score, pairs), s2 = run(score + " --workers 2", pairs);
+  REQUIRE(s1.code == 0);
+  CHECK(s2.code == 0);
+  CHECK(s2.out == s1.out);
+}
+
 TEST_CASE("tools: every numeric and enumerated option refuses values that cannot work", "[tools][e2e]") {
   const std::string run_dir = tiny_run().string();
   const std::string train = bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR + "/configs/reverse-tiny.yaml";
@@ -298,6 +329,9 @@ TEST_CASE("tools: every numeric and enumerated option refuses values that cannot
       {translate + " --beam-size=x", "--beam-size: 'x' is not a valid value"},
       {translate + " --nbest 0", "--nbest: must be >= 1, got 0"},
       {translate + " --threads 99999", "--threads must be in [0, 1024]"},
+      {translate + " --workers 0", "--workers: must be in [1, 1024], got 0"},
+      {evaluate + " --workers 5000", "--workers: must be in [1, 1024], got 5000"},
+      {compare + " --workers -1", "--workers: must be in [1, 1024], got -1"},
       {compare + " --samples 0", "--samples must be in [1, 100000], got 0"},
       {compare + " --bootstrap-seed -1", "--bootstrap-seed must be in [0, 4294967295], got -1"},
       {translate + " --seed -1", "--seed: must be >= 0, got -1"},

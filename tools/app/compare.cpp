@@ -337,7 +337,7 @@ void compare_systems(const CompareOptions& options, const std::function<SearchOp
       if (!fs::exists(p / "config.yaml"))
         throw std::invalid_argument("system " + s.path + ": a directory without config.yaml is not a run directory");
       progress << "compare: loading run " << s.path << " (" << options.checkpoint << ")" << std::endl;
-      runs[i] = load_run(s.path, options.checkpoint, device);
+      runs[i] = load_workers({s.path}, {}, options.checkpoint, device, options.workers, options.threads);
       s.is_run = true;
       s.family = runs[i].model->family();
       s.params = count_parameters(*runs[i].model);
@@ -427,7 +427,7 @@ void compare_systems(const CompareOptions& options, const std::function<SearchOp
     s.search = "beam " + std::to_string(topts.search.beam_size) + ", alpha " + fmt("%.2g", topts.search.alpha);
     progress << tag << ": translating " << n << " test sentences (" << s.search << ")" << std::endl;
     const auto t0 = std::chrono::steady_clock::now();
-    const auto results = translate_lines(*run.model, run.tok, srcs, topts, run.device);
+    const auto results = translate_lines(run.workers(), run.tok, srcs, topts, run.device);
     s.decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     progress << tag << ": " << fmt("%.1f", s.decode_seconds) << " s, " << fmt("%.1f", n / s.decode_seconds)
              << " sentences/s" << std::endl;

@@ -30,6 +30,8 @@ struct CompareOptions {
   std::string src;                   // or: source file ...
   std::vector<std::string> refs;     // ... and its reference file(s)
   std::string checkpoint = "best";   // which checkpoint of each run
+  int64_t workers = 1;               // model copies decoding at once (--workers), each run
+  int64_t threads = 0;               // intra-op threads split between them (0 = all cores)
   BleuOptions bleu;
   ChrfOptions chrf;
   BootstrapOptions bootstrap;

@@ -116,7 +116,7 @@ void evaluate_run(const LoadedModel& run, const std::string& run_dir, const Tran
   TranslateOptions topts = translate;
   topts.input_name = src_name;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto results = translate_lines(*run.model, run.tok, srcs, topts, run.device);
+  const auto results = translate_lines(run.workers(), run.tok, srcs, topts, run.device);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<std::string> hyps;
   int64_t tgt_tokens = 0;

@@ -8,6 +8,7 @@
 #include "models/registry.h"
 #include "tools/app/run_directory.h"
 #include "tools/app/run_identity.h"
+#include "tools/app/runtime.h"
 
 namespace seqzoo {
 
@@ -83,6 +84,27 @@ LoadedModel load_ensemble(const std::vector<std::string>& run_dirs, const std::v
   first.model = std::make_shared<EnsembleModelImpl>(members, weights);
   first.model->eval();
   return first;
+}
+
+SearchWorkers LoadedModel::workers() const {
+  SearchWorkers w;
+  w.replicas.push_back(model.get());
+  for (const auto& r : replicas) w.replicas.push_back(r.get());
+  w.threads_each = threads_each;
+  return w;
+}
+
+LoadedModel load_workers(const std::vector<std::string>& run_dirs, const std::vector<double>& weights,
+                         const std::string& checkpoint, const torch::Device& device, int64_t workers, int64_t threads) {
+  if (workers < 1 || workers > kMaxThreads)
+    throw std::invalid_argument("--workers: must be in [1, " + std::to_string(kMaxThreads) + "], got " +
+                                std::to_string(workers));
+  LoadedModel loaded = load_ensemble(run_dirs, weights, checkpoint, device);
+  if (workers == 1) return loaded;
+  for (int64_t w = 1; w < workers; ++w) loaded.replicas.push_back(load_ensemble(run_dirs, weights, checkpoint, device).model);
+  const int64_t cores = threads > 0 ? threads : hardware_threads();
+  loaded.threads_each = std::max<int64_t>(1, cores / workers);
+  return loaded;
 }
 
 }  // namespace seqzoo

@@ -8,6 +8,7 @@
 
 #include "data/tokenizer.h"
 #include "models/core/model.h"
+#include "models/search/search.h"
 #include "tools/app/run_settings.h"
 
 namespace seqzoo {
@@ -17,6 +18,13 @@ struct LoadedModel {
   Tokenizers tok;
   ModelPtr model;
   torch::Device device = torch::kCPU;
+  // Further copies of model for parallel workers (--workers N: N - 1 copies), and the intra-op
+  // threads of each worker; none: model decodes alone on the calling thread.
+  std::vector<ModelPtr> replicas;
+  int64_t threads_each = 0;
+
+  // model and its replicas as the search's workers.
+  SearchWorkers workers() const;
 };
 
 // Reads <run_dir>/config.yaml and the tokenizer(s), builds the model, loads the checkpoint
@@ -30,5 +38,9 @@ LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, 
 // std::invalid_argument names the run and what differs. One run gives that run's model alone.
 LoadedModel load_ensemble(const std::vector<std::string>& run_dirs, const std::vector<double>& weights,
                           const std::string& checkpoint, const torch::Device& device);
+// load_ensemble with `workers` copies of the model (>= 1), `threads` intra-op threads split evenly
+// between them (0 = all cores). One worker: the model alone, threads left as they are.
+LoadedModel load_workers(const std::vector<std::string>& run_dirs, const std::vector<double>& weights,
+                         const std::string& checkpoint, const torch::Device& device, int64_t workers, int64_t threads);
 
 }  // namespace seqzoo

@@ -34,7 +34,7 @@ bool LineReader::fill(bool block) {
   return true;
 }
 
-std::vector<std::string> LineReader::next_batch(size_t max_lines) {
+std::vector<std::string> LineReader::next_batch(size_t max_lines, bool block) {
   std::vector<std::string> lines;
   auto take_complete = [&] {
     while (lines.size() < max_lines) {
@@ -54,7 +54,7 @@ std::vector<std::string> LineReader::next_batch(size_t max_lines) {
   };
   take_complete();
   // Block until at least one line or EOF.
-  while (lines.empty() && !eof_) {
+  while (block && lines.empty() && !eof_) {
     fill(true);
     take_complete();
   }

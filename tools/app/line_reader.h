@@ -13,7 +13,8 @@ class LineReader {
   // Blocks until at least one line (or EOF) is available, then returns up to max_lines lines that
   // are available now. Empty result = end of input. A final line without '\n' counts as a line.
   // Lines longer than max_line_bytes throw std::invalid_argument naming the line number.
-  std::vector<std::string> next_batch(size_t max_lines);
+  // With block false it never waits: empty = nothing complete available now (or end of input).
+  std::vector<std::string> next_batch(size_t max_lines, bool block = true);
   long lines_read() const { return lines_read_; }
 
  private:

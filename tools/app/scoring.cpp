@@ -55,7 +55,7 @@ std::vector<PairScore> score_pairs(const LoadedModel& run, const std::vector<std
     if (src_ids.back().empty()) throw std::invalid_argument(where + ": empty source, nothing to score");
     tgt_ids.push_back(run.tok.tgt->encode(checked_text(tgts[i], options, where)));
   }
-  const auto log_probs = score_all(*run.model, src_ids, tgt_ids, options.batch_tokens, run.device);
+  const auto log_probs = score_all(run.workers(), src_ids, tgt_ids, options.batch_tokens, run.device);
   std::vector<PairScore> out(srcs.size());
   for (size_t i = 0; i < srcs.size(); ++i) {
     PairScore& s = out[i];

@@ -43,12 +43,26 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                                          const std::vector<std::string>& lines,
                                          const TranslateOptions& options, const torch::Device& device,
                                          int64_t first_line) {
+  return translate_lines(SearchWorkers{{&model}, 0}, tok, lines, options, device, first_line);
+}
+
+std::vector<Translation> translate_lines(const SearchWorkers& workers, const Tokenizers& tok,
+                                         const std::vector<std::string>& lines,
+                                         const TranslateOptions& options, const torch::Device& device,
+                                         int64_t first_line) {
   std::vector<int64_t> numbers(lines.size());
   for (size_t i = 0; i < lines.size(); ++i) numbers[i] = first_line + static_cast<int64_t>(i);
-  return translate_lines(model, tok, lines, numbers, options, device);
+  return translate_lines(workers, tok, lines, numbers, options, device);
 }
 
 std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenizers& tok,
+                                         const std::vector<std::string>& lines,
+                                         const std::vector<int64_t>& line_numbers,
+                                         const TranslateOptions& options, const torch::Device& device) {
+  return translate_lines(SearchWorkers{{&model}, 0}, tok, lines, line_numbers, options, device);
+}
+
+std::vector<Translation> translate_lines(const SearchWorkers& workers, const Tokenizers& tok,
                                          const std::vector<std::string>& lines,
                                          const std::vector<int64_t>& line_numbers,
                                          const TranslateOptions& options, const torch::Device& device) {
@@ -108,7 +122,7 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
   if (requests.empty()) return out;
 
   SearchOptions search = options.search;
-  auto results = search_all(model, requests, search, options.search.batch_tokens, device);
+  auto results = search_all(workers, requests, search, options.search.batch_tokens, device);
 
   // Reassemble pieces (in order) into lines.
   for (size_t r = 0; r < requests.size(); ++r) {
@@ -170,11 +184,7 @@ int64_t translate_stream(const LoadedModel& run, int fd, std::ostream& out, cons
   const bool nbest = topts.search.nbest > 1;
   LineReader reader(fd);
   bool plotted = stream.plot_attention.empty();
-  for (;;) {
-    const int64_t first = reader.lines_read() + 1;
-    auto lines = reader.next_batch(static_cast<size_t>(stream.max_batch_lines));
-    if (lines.empty()) break;
-    auto results = translate_lines(*run.model, run.tok, lines, topts, run.device, first);
+  auto write = [&](const std::vector<Translation>& results, int64_t first) {
     for (size_t i = 0; i < results.size(); ++i) {
       const Translation& t = results[i];
       if (!plotted && !t.nbest.empty()) {
@@ -193,6 +203,26 @@ int64_t translate_stream(const LoadedModel& run, int fd, std::ostream& out, cons
     }
     out.flush();
     if (!out) throw std::runtime_error("cannot write the translations to the output (disk full or closed?)");
+  };
+  const SearchWorkers workers = run.workers();
+  const auto batch_lines = static_cast<size_t>(stream.max_batch_lines);
+  for (;;) {
+    // One batch of lines (waiting for it), then one more per further worker when already there.
+    std::vector<std::vector<std::string>> chunks;
+    std::vector<int64_t> firsts;
+    for (size_t w = 0; w < workers.replicas.size(); ++w) {
+      const int64_t first = reader.lines_read() + 1;
+      auto lines = reader.next_batch(batch_lines, /*block=*/w == 0);
+      if (lines.empty()) break;
+      chunks.push_back(std::move(lines));
+      firsts.push_back(first);
+    }
+    if (chunks.empty()) break;
+    std::vector<std::vector<Translation>> translated(chunks.size());
+    workers.run(chunks.size(), [&](size_t c, Seq2SeqModelImpl& model) {
+      translated[c] = translate_lines(model, run.tok, chunks[c], topts, run.device, firsts[c]);
+    });
+    for (size_t c = 0; c < chunks.size(); ++c) write(translated[c], firsts[c]);
   }
   return reader.lines_read();
 }

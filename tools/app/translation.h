@@ -52,6 +52,15 @@ std::vector<Translation> translate_lines(Seq2SeqModelImpl& model, const Tokenize
                                          const std::vector<std::string>& lines,
                                          const std::vector<int64_t>& line_numbers,
                                          const TranslateOptions& options, const torch::Device& device);
+// The same with the decoding batches shared out among workers (identical results).
+std::vector<Translation> translate_lines(const SearchWorkers& workers, const Tokenizers& tok,
+                                         const std::vector<std::string>& lines,
+                                         const std::vector<int64_t>& line_numbers,
+                                         const TranslateOptions& options, const torch::Device& device);
+std::vector<Translation> translate_lines(const SearchWorkers& workers, const Tokenizers& tok,
+                                         const std::vector<std::string>& lines,
+                                         const TranslateOptions& options, const torch::Device& device,
+                                         int64_t first_line = 1);
 
 // Replaces each invalid UTF-8 sequence by U+FFFD.
 std::string replace_invalid_utf8(const std::string& s);
@@ -73,9 +82,11 @@ struct StreamOptions {
 };
 
 // The translate use-case: reads raw lines from `fd` (each line answered as soon as it is read when
-// input is interactive; piped input in batches) and writes one translation per line to `out`, in
-// order; with nbest > 1, K lines "index<TAB>score<TAB>text" per input. A failed write (a full disk)
-// is a std::runtime_error. Returns the number of input lines.
+// input is interactive; piped input in batches of max_batch_lines) and writes one translation per
+// line to `out`, in order; with nbest > 1, K lines "index<TAB>score<TAB>text" per input. With
+// workers (run.replicas), up to one batch of lines per worker is read ahead, when already available,
+// and the batches are translated at once, each as it would be alone. A failed write (a full disk) is
+// a std::runtime_error. Returns the number of input lines.
 int64_t translate_stream(const LoadedModel& run, int fd, std::ostream& out, const TranslateOptions& options,
                          const StreamOptions& stream);
 

@@ -62,7 +62,9 @@ class FlagReader : public FieldVisitor {
 void add_runtime_options(cxxopts::Options& options) {
   options.add_options("runtime")
       ("device", "compute device: cpu | cuda | auto", cxxopts::value<std::string>()->default_value("auto"))
-      ("threads", "intra-op CPU threads (0 = all cores)", cxxopts::value<int64_t>()->default_value("0"));
+      ("threads", "intra-op CPU threads (0 = all cores)", cxxopts::value<int64_t>()->default_value("0"))
+      ("workers", "model copies decoding different batches at once, --threads split between them (>= 1)",
+       cxxopts::value<int64_t>()->default_value("1"));
 }
 
 torch::Device runtime_from_args(const cxxopts::ParseResult& args) {
@@ -97,7 +99,8 @@ LoadedModel load_run_from_args(const cxxopts::ParseResult& args) {
       if (!(w >= 0)) throw UsageError("--weights: every weight must be >= 0");
   }
   const torch::Device device = runtime_from_args(args);
-  return load_ensemble(runs, weights, args["checkpoint"].as<std::string>(), device);
+  return load_workers(runs, weights, args["checkpoint"].as<std::string>(), device, args["workers"].as<int64_t>(),
+                      args["threads"].as<int64_t>());
 }
 
 void add_search_flags(cxxopts::Options& options) {

@@ -75,6 +75,20 @@ TEST_CASE("scoring: pairs of one shape give the same numbers batched or alone, t
   }
 }
 
+TEST_CASE("scoring: workers share out the batches and give one model's numbers to the bit, every family",
+          "[search][scoring][workers]") {
+  const auto srcs = random_sources(20, kVocab, 2, 4, 23);  // few shapes: batches of several pairs
+  const auto tgts = random_sources(20, kVocab, 1, 3, 24);
+  const auto one = tiny_family_models(kVocab, 5), two = tiny_family_models(kVocab, 5);
+  for (size_t f = 0; f < one.size(); ++f) {
+    INFO(one[f]->family());
+    const auto alone = score_all(*one[f], srcs, tgts, 20, torch::kCPU);
+    const auto shared =
+        score_all(SearchWorkers{{one[f].get(), two[f].get()}, torch::get_num_threads()}, srcs, tgts, 20, torch::kCPU);
+    CHECK(shared == alone);
+  }
+}
+
 TEST_CASE("scoring: mismatched or empty inputs are refused, naming the pair", "[search][scoring]") {
   auto model = tiny_family_models(kVocab, 1).front();
   CHECK_THROWS_WITH(score_all(*model, {{4, 5}}, {}, 100, torch::kCPU), Catch::Contains("1 sources but 0 targets"));

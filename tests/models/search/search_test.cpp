@@ -5,7 +5,11 @@
 
 #include "models/rnn/rnn_config.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <set>
 #include <random>
@@ -14,6 +18,7 @@
 
 #include "models/registry.h"
 #include "models/search/search.h"
+#include "tests/models/core/family_models.h"
 #include "tests/models/transformer/transformer_test_util.h"
 
 using namespace seqzoo;
@@ -465,6 +470,67 @@ TEST_CASE("search_all keeps input order, batches by budget, handles empty source
     }
   }
   CHECK(search_all(model, std::vector<std::vector<int64_t>>{}, o, 100, torch::kCPU).empty());
+}
+
+TEST_CASE("search: workers share out the batches and give one model's results to the bit, every family",
+          "[search][workers]") {
+  constexpr int64_t kVocab = 19;
+  const auto srcs = test::random_sources(23, kVocab, 1, 9, 5);
+  std::vector<SearchInput> inputs;
+  for (size_t i = 0; i < srcs.size(); ++i) inputs.push_back(SearchInput{srcs[i], {}, static_cast<int64_t>(i)});
+  inputs[6].src.clear();  // an empty source among them
+  SearchOptions o;
+  o.beam_size = 3;
+  o.nbest = 2;
+  o.keep_attention = true;
+  const auto one = test::tiny_family_models(kVocab, 7), two = test::tiny_family_models(kVocab, 7),
+             three = test::tiny_family_models(kVocab, 7);  // the same weights three times
+  const int64_t threads = torch::get_num_threads();
+  for (size_t f = 0; f < one.size(); ++f) {
+    INFO(one[f]->family());
+    const auto alone = search_all(*one[f], inputs, o, /*batch_tokens=*/12, torch::kCPU);  // several batches
+    for (size_t n : {2, 3}) {
+      INFO(n << " workers");
+      SearchWorkers workers{{one[f].get(), two[f].get(), three[f].get()}, threads};
+      workers.replicas.resize(n);
+      const auto shared = search_all(workers, inputs, o, 12, torch::kCPU);
+      REQUIRE(shared.size() == alone.size());
+      for (size_t i = 0; i < alone.size(); ++i) {
+        REQUIRE(shared[i].size() == alone[i].size());
+        for (size_t k = 0; k < alone[i].size(); ++k) {
+          CHECK(shared[i][k].tokens == alone[i][k].tokens);
+          CHECK(shared[i][k].score == alone[i][k].score);
+          CHECK(shared[i][k].log_prob == alone[i][k].log_prob);
+          CHECK(shared[i][k].attention == alone[i][k].attention);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("search: workers run every task once, on every replica, and pass the first error on", "[search][workers]") {
+  const auto models = test::tiny_family_models(11, 1);
+  const auto copies = test::tiny_family_models(11, 1);
+  const int threads = torch::get_num_threads();
+  SearchWorkers workers{{models.front().get(), copies.front().get()}, threads + 1};
+  std::vector<int> done(40, 0);
+  std::mutex m;
+  std::set<Seq2SeqModelImpl*> used;
+  workers.run(done.size(), [&](size_t i, Seq2SeqModelImpl& model) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::lock_guard<std::mutex> lock(m);
+    ++done[i];
+    used.insert(&model);
+    CHECK_FALSE(torch::GradMode::is_enabled());  // workers decode without autograd
+  });
+  CHECK(std::count(done.begin(), done.end(), 1) == 40);
+  CHECK(used.size() == 2);
+  CHECK(torch::get_num_threads() == threads);  // the calling thread's count is its own again
+  CHECK_THROWS_WITH(workers.run(10, [&](size_t i, Seq2SeqModelImpl&) {
+                      if (i == 3) throw std::invalid_argument("task 3 failed");
+                    }),
+                    "task 3 failed");
+  CHECK_THROWS_AS(SearchWorkers{}.run(1, [](size_t, Seq2SeqModelImpl&) {}), std::invalid_argument);
 }
 
 TEST_CASE("search options are validated", "[search]") {

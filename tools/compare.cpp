@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "tools/app/compare.h"
+#include "tools/app/inference.h"
 #include "tools/app/runtime.h"
 #include "tools/cli/main.h"
 #include "tools/cli/options.h"
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
     const torch::Device device = runtime_from_args(args);
     c.workers = args["workers"].as<int64_t>();
     c.threads = args["threads"].as<int64_t>();
+    c.precision = args["precision"].as<std::string>();
+    check_precision(c.precision);
     compare_systems(c, [&](const SearchOptions& s) { return search_options_from_args(args, s); }, device, std::cout,
                     std::cerr);
     return 0;

@@ -300,8 +300,16 @@ void SearchWorkers::run(size_t tasks, const std::function<void(size_t task, Seq2
   if (replicas.empty()) throw std::invalid_argument("SearchWorkers: no model replica");
   for (auto* r : replicas)
     if (r == nullptr) throw std::invalid_argument("SearchWorkers: a null model replica");
+  auto in_scope = [&](const std::function<void()>& work) {
+    if (scope)
+      scope(work);
+    else
+      work();
+  };
   if (replicas.size() == 1 || tasks <= 1) {
-    for (size_t i = 0; i < tasks; ++i) task(i, *replicas.front());
+    in_scope([&] {
+      for (size_t i = 0; i < tasks; ++i) task(i, *replicas.front());
+    });
     return;
   }
   std::atomic<size_t> next{0};
@@ -312,14 +320,23 @@ void SearchWorkers::run(size_t tasks, const std::function<void(size_t task, Seq2
     // OpenMP's thread count belongs to the calling thread: a new thread starts from the default.
     if (threads_each > 0) torch::set_num_threads(static_cast<int>(threads_each));
     torch::NoGradGuard no_grad;
-    for (size_t i = next++; i < tasks && !failed; i = next++) {
-      try {
-        task(i, model);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
+    auto record = [&] {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      failed = true;
+    };
+    try {
+      in_scope([&] {
+        for (size_t i = next++; i < tasks && !failed; i = next++) {
+          try {
+            task(i, model);
+          } catch (...) {
+            record();
+          }
+        }
+      });
+    } catch (...) {  // from the scope itself
+      record();
     }
   };
   std::vector<std::thread> threads;

@@ -61,10 +61,14 @@ struct SearchInput {
 struct SearchWorkers {
   std::vector<Seq2SeqModelImpl*> replicas;  // at least one
   int64_t threads_each = 0;                 // intra-op threads of each worker thread (0 = leave as is)
+  // When set, each worker's share of the work (the calling thread's too) runs inside scope(work):
+  // for state that belongs to a thread, such as an autocast scope.
+  std::function<void(const std::function<void()>& work)> scope;
 
   // Runs task(i, model) for i = 0..tasks-1: with one replica in order on the calling thread;
   // otherwise on one thread per replica (each with a NoGradGuard and threads_each threads), the tasks
-  // taken in order of i. The first exception is rethrown once every thread has stopped.
+  // taken in order of i; inside `scope` either way. The first exception is rethrown once every
+  // thread has stopped.
   void run(size_t tasks, const std::function<void(size_t task, Seq2SeqModelImpl& model)>& task) const;
 };
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "models/training/precision.h"
 #include "tests/tools/reversal_data.h"
 
 namespace fs = std::filesystem;
@@ -287,6 +288,33 @@ TEST_CASE("tools: workers translate, evaluate and score like one worker, byte fo
   CHECK(s2.out == s1.out);
 }
 
+TEST_CASE("tools: --precision bf16 decodes with bf16 matrix products where the CPU has them, else says so",
+          "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  const std::string input = "a b c\nd e f g\n\nh a\n";
+  const std::string translate = bin("seqzoo-translate") + " --run " + run_dir + " --threads 2 --scores";
+  Result fp32 = run(translate, input), bf16 = run(translate + " --precision bf16 --workers 2", input);
+  INFO(bf16.err);
+  REQUIRE(fp32.code == 0);
+  REQUIRE(bf16.code == 0);
+  const auto a = split_lines(fp32.out), b = split_lines(bf16.out);
+  REQUIRE(b.size() == a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].empty()) {
+      CHECK(b[i].empty());
+      continue;
+    }
+    // The scores agree to bf16's precision (8 bits of mantissa in the matrix products).
+    CHECK(std::stod(b[i]) == Approx(std::stod(a[i])).margin(0.1));
+  }
+  CHECK((bf16.err.find("decoding in fp32") != std::string::npos) == !seqzoo::cpu_has_native_bf16());
+  const std::string score = bin("seqzoo-score") + " --run " + run_dir + " --threads 2";
+  Result s32 = run(score, "a b c\tc b a\n"), s16 = run(score + " --precision bf16", "a b c\tc b a\n");
+  REQUIRE(s32.code == 0);
+  REQUIRE(s16.code == 0);
+  CHECK(std::stod(s16.out) == Approx(std::stod(s32.out)).margin(0.1));
+}
+
 TEST_CASE("tools: every numeric and enumerated option refuses values that cannot work", "[tools][e2e]") {
   const std::string run_dir = tiny_run().string();
   const std::string train = bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR + "/configs/reverse-tiny.yaml";
@@ -332,6 +360,8 @@ TEST_CASE("tools: every numeric and enumerated option refuses values that cannot
       {translate + " --workers 0", "--workers: must be in [1, 1024], got 0"},
       {evaluate + " --workers 5000", "--workers: must be in [1, 1024], got 5000"},
       {compare + " --workers -1", "--workers: must be in [1, 1024], got -1"},
+      {translate + " --precision fp16", "--precision must be fp32 or bf16, got 'fp16'"},
+      {compare + " --precision int4", "--precision must be fp32 or bf16, got 'int4'"},
       {compare + " --samples 0", "--samples must be in [1, 100000], got 0"},
       {compare + " --bootstrap-seed -1", "--bootstrap-seed must be in [0, 4294967295], got -1"},
       {translate + " --seed -1", "--seed: must be >= 0, got -1"},

@@ -338,6 +338,7 @@ void compare_systems(const CompareOptions& options, const std::function<SearchOp
         throw std::invalid_argument("system " + s.path + ": a directory without config.yaml is not a run directory");
       progress << "compare: loading run " << s.path << " (" << options.checkpoint << ")" << std::endl;
       runs[i] = load_workers({s.path}, {}, options.checkpoint, device, options.workers, options.threads);
+      set_precision(runs[i], options.precision);
       s.is_run = true;
       s.family = runs[i].model->family();
       s.params = count_parameters(*runs[i].model);

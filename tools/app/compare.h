@@ -32,6 +32,7 @@ struct CompareOptions {
   std::string checkpoint = "best";   // which checkpoint of each run
   int64_t workers = 1;               // model copies decoding at once (--workers), each run
   int64_t threads = 0;               // intra-op threads split between them (0 = all cores)
+  std::string precision = "fp32";    // of the decoders' matrix products: fp32 | bf16
   BleuOptions bleu;
   ChrfOptions chrf;
   BootstrapOptions bootstrap;

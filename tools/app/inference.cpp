@@ -1,11 +1,14 @@
 #include "tools/app/inference.h"
 
 #include <algorithm>
+#include <functional>
+#include <iostream>
 #include <stdexcept>
 
 #include "models/checkpoint/checkpoint.h"
 #include "models/ensemble/ensemble.h"
 #include "models/registry.h"
+#include "models/training/precision.h"
 #include "tools/app/run_directory.h"
 #include "tools/app/run_identity.h"
 #include "tools/app/runtime.h"
@@ -91,7 +94,27 @@ SearchWorkers LoadedModel::workers() const {
   w.replicas.push_back(model.get());
   for (const auto& r : replicas) w.replicas.push_back(r.get());
   w.threads_each = threads_each;
+  if (auto dtype = autocast_dtype(precision, device)) {
+    const auto type = device.type();
+    const auto scalar = *dtype;
+    w.scope = [type, scalar](const std::function<void()>& work) {
+      AutocastScope autocast(true, type, scalar);
+      work();
+    };
+  }
   return w;
+}
+
+void check_precision(const std::string& precision) {
+  if (precision != "fp32" && precision != "bf16")
+    throw std::invalid_argument("--precision must be fp32 or bf16, got '" + precision + "'");
+}
+
+void set_precision(LoadedModel& run, const std::string& precision) {
+  check_precision(precision);
+  if (precision == "bf16" && !autocast_dtype(precision, run.device))
+    std::cerr << "seqzoo: note: --precision bf16 needs native bf16 (CUDA, or a CPU with AVX512-BF16): decoding in fp32\n";
+  run.precision = precision;
 }
 
 LoadedModel load_workers(const std::vector<std::string>& run_dirs, const std::vector<double>& weights,

@@ -64,7 +64,9 @@ void add_runtime_options(cxxopts::Options& options) {
       ("device", "compute device: cpu | cuda | auto", cxxopts::value<std::string>()->default_value("auto"))
       ("threads", "intra-op CPU threads (0 = all cores)", cxxopts::value<int64_t>()->default_value("0"))
       ("workers", "model copies decoding different batches at once, --threads split between them (>= 1)",
-       cxxopts::value<int64_t>()->default_value("1"));
+       cxxopts::value<int64_t>()->default_value("1"))
+      ("precision", "matrix products in fp32 | bf16 (autocast; needs native bf16, else fp32)",
+       cxxopts::value<std::string>()->default_value("fp32"));
 }
 
 torch::Device runtime_from_args(const cxxopts::ParseResult& args) {
@@ -99,8 +101,12 @@ LoadedModel load_run_from_args(const cxxopts::ParseResult& args) {
       if (!(w >= 0)) throw UsageError("--weights: every weight must be >= 0");
   }
   const torch::Device device = runtime_from_args(args);
-  return load_workers(runs, weights, args["checkpoint"].as<std::string>(), device, args["workers"].as<int64_t>(),
-                      args["threads"].as<int64_t>());
+  const std::string precision = args["precision"].as<std::string>();
+  check_precision(precision);  // before the runs load
+  LoadedModel run = load_workers(runs, weights, args["checkpoint"].as<std::string>(), device,
+                                 args["workers"].as<int64_t>(), args["threads"].as<int64_t>());
+  set_precision(run, precision);
+  return run;
 }
 
 void add_search_flags(cxxopts::Options& options) {

@@ -6,6 +6,8 @@
 #include "models/rnn/rnn_config.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -526,6 +528,28 @@ TEST_CASE("search: workers run every task once, on every replica, and pass the f
   CHECK(std::count(done.begin(), done.end(), 1) == 40);
   CHECK(used.size() == 2);
   CHECK(torch::get_num_threads() == threads);  // the calling thread's count is its own again
+  // A scope wraps each worker's share of the work, on its own thread.
+  static thread_local bool inside = false;
+  std::atomic<int> scopes{0};
+  workers.scope = [&](const std::function<void()>& work) {
+    ++scopes;
+    inside = true;
+    work();
+    inside = false;
+  };
+  std::atomic<int> unscoped{0};
+  workers.run(20, [&](size_t, Seq2SeqModelImpl&) {
+    if (!inside) ++unscoped;
+  });
+  CHECK(scopes == 2);
+  CHECK(unscoped == 0);
+  workers.replicas.resize(1);
+  workers.run(3, [&](size_t, Seq2SeqModelImpl&) {
+    if (!inside) ++unscoped;
+  });
+  CHECK(scopes == 3);
+  CHECK(unscoped == 0);
+  workers.scope = nullptr;
   CHECK_THROWS_WITH(workers.run(10, [&](size_t i, Seq2SeqModelImpl&) {
                       if (i == 3) throw std::invalid_argument("task 3 failed");
                     }),

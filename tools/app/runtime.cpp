@@ -41,11 +41,6 @@ const char* openblas_coretype_override() {
 }
 #endif
 
-// libseqzoo_env (tools/env/thread_environment.cpp): 1 when its constructor set the thread variables
-// before OpenMP and OpenBLAS loaded.
-extern "C" int seqzoo_thread_environment_preset();
-
-
 void tune_cpu_runtime(int argc, char** argv) {
   (void)argc;
 #if defined(__linux__)
@@ -54,12 +49,10 @@ void tune_cpu_runtime(int argc, char** argv) {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr && mallopt(M_MMAP_THRESHOLD, 1 << 30) == 0)
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
   if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  // Both are read only when the libraries load: libseqzoo_env sets them before (no re-exec), else
-  // (a build or loader that initialised it late) they are set here, with a re-exec. OpenBLAS's own worker threads otherwise spin (sched_yield) for 2^28 cycles
-  // after every multi-threaded GEMM and take the cores from LibTorch's OpenMP threads; 2^4 cycles
-  // sends them to sleep at once.
+  // Both are read only when the libraries load, hence the re-exec. OpenBLAS's own worker threads
+  // otherwise spin (sched_yield) for 2^28 cycles after every multi-threaded GEMM and take the
+  // cores from LibTorch's OpenMP threads; 2^4 cycles sends them to sleep at once.
   bool changed = false;
-  (void)seqzoo_thread_environment_preset();  // a use, so that every tool links libseqzoo_env
   if (std::getenv("OMP_WAIT_POLICY") == nullptr) changed = setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
   if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr)
     changed = (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) == 0) || changed;

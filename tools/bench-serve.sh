@@ -3,9 +3,9 @@
 # sources from 1, 4, 16 and 64 concurrent clients for DURATION seconds each (LINES lines per request,
 # default 1), prints a markdown table with the server's RSS a quarter into each level and at its end, stops the server with
 # SIGTERM (exit 0 expected), then prints batched seqzoo-evaluate's decoding speed on the same test set
-# (its "translated N sentences in S s" line) for comparison.
+# (its "translated N sentences in S s" line, with the server's --precision when one is given) for comparison.
 #   [LINES=1] bash tools/bench-serve.sh RUN [DURATION=60] [CLIENTS="1 4 16 64"] [SERVER OPTIONS...]
-# e.g. LINES=8 bash tools/bench-serve.sh runs/x 60 "16 64" --replicas 2
+# e.g. LINES=8 bash tools/bench-serve.sh runs/x 60 "16 64" --replicas 2 --precision bf16
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:?usage: bash tools/bench-serve.sh RUN [DURATION] [CLIENTS]}
@@ -48,6 +48,11 @@ done
 kill -TERM "$pid"
 wait "$pid" && echo "server: exit 0 after SIGTERM" || echo "server: exit $? after SIGTERM"
 pid=
+# the baseline decodes in the server's precision
+precision=()
+for ((i = 0; i + 1 < ${#server_options[@]}; i++)); do
+  [ "${server_options[i]}" = --precision ] && precision=(--precision "${server_options[i + 1]}")
+done
 tgt=$(awk '/^data:/ {d=1; next} /^[^ ]/ {d=0} d && $1 == "tgt_lang:" {print $2; exit}' "$run/config.yaml")
 echo "batched seqzoo-evaluate on the same sentences: $(./build/seqzoo-evaluate --run "$run" --src "$src" \
-  --ref "$data/test_2016_flickr.$tgt" --output "$src.hyp" 2>&1 | grep -m1 '^translated')"
+  --ref "$data/test_2016_flickr.$tgt" --output "$src.hyp" ${precision[@]+"${precision[@]}"} 2>&1 | grep -m1 '^translated')"

@@ -1,5 +1,7 @@
 #include "tools/app/runtime.h"
 
+#include "tools/app/cpu_env.h"
+
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -52,10 +54,8 @@ void tune_cpu_runtime(int argc, char** argv) {
   // Both are read only when the libraries load, hence the re-exec. OpenBLAS's own worker threads
   // otherwise spin (sched_yield) for 2^28 cycles after every multi-threaded GEMM and take the
   // cores from LibTorch's OpenMP threads; 2^4 cycles sends them to sleep at once.
-  bool changed = false;
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) changed = setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
-  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr)
-    changed = (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) == 0) || changed;
+  // (The tools' launcher, tools/launcher/launcher.cpp, has set them already: no re-exec then.)
+  bool changed = set_cpu_thread_env();
 #if defined(__x86_64__) || defined(__i386__)
   if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
     if (const char* core = openblas_coretype_override())

@@ -10,7 +10,8 @@ namespace seqzoo {
 
 // First call of every main, before LibTorch spawns a thread. On Linux, when OMP_WAIT_POLICY or
 // OPENBLAS_THREAD_TIMEOUT is unset, sets it ("passive"; 4, i.e. 2^4 cycles) and re-executes the
-// program (libgomp and OpenBLAS read them only when they load): spinning OpenMP or OpenBLAS
+// program (libgomp and OpenBLAS read them only when they load; the tools' launcher,
+// tools/launcher/launcher.cpp, sets them before the program starts, so no re-exec then): spinning OpenMP or OpenBLAS
 // workers otherwise steal the core the main thread needs between parallel regions. Also raises
 // glibc's mmap/trim thresholds so activation buffers are reused instead of mapped and unmapped
 // every step. When OpenBLAS chose pre-AVX2 kernels on a CPU with AVX2+FMA (hypervisors that hide

@@ -186,7 +186,8 @@ void TranslationService::decode_loop(size_t replica) {
     try {
       TranslateOptions options = live.front()->request.options;
       options.input_name = "request";
-      auto translations = translate_lines(*run.model, run.tok, lines, numbers, options, run.device);
+      // run.workers(): this replica alone, inside its precision's autocast scope (bf16).
+      auto translations = translate_lines(run.workers(), run.tok, lines, numbers, options, run.device);
       const auto done = Clock::now();
       size_t at = 0;
       for (auto& job : live) {
@@ -202,7 +203,7 @@ void TranslationService::decode_loop(size_t replica) {
         try {
           TranslateOptions options = job->request.options;
           options.input_name = "request";
-          auto translations = translate_lines(*run.model, run.tok, job->request.lines, options, run.device, 1);
+          auto translations = translate_lines(run.workers(), run.tok, job->request.lines, options, run.device, 1);
           finish(*job, std::move(translations), Clock::now(), static_cast<int64_t>(job->request.lines.size()), 1);
         } catch (...) {
           job->promise.set_exception(std::current_exception());

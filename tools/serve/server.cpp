@@ -112,6 +112,7 @@ void ServeOptions::validate() const {
   if (http_threads < 1) bad("--http-threads: must be >= 1, got " + std::to_string(http_threads));
   if (!(read_timeout_s > 0)) bad("--read-timeout: must be > 0, got " + format_config_double(read_timeout_s));
   if (threads < 0) bad("--threads: must be >= 0, got " + std::to_string(threads));
+  check_precision(precision);
   try {
     service.validate();
   } catch (const std::invalid_argument& e) {
@@ -141,7 +142,12 @@ int serve(const ServeOptions& options) {
     ServiceOptions service = options.service;
     service.threads = options.threads;
     services.push_back(std::make_unique<TranslationService>(
-        [&, dir = dir] { return load_run(dir, options.checkpoint, device); }, service));
+        [&, dir = dir] {
+          LoadedModel run = load_run(dir, options.checkpoint, device);
+          set_precision(run, options.precision);
+          return run;
+        },
+        service));
     ServedModel m;
     m.name = name;
     m.service = services.back().get();
@@ -149,7 +155,7 @@ int serve(const ServeOptions& options) {
     models.push_back(m);
     log_line("serve: model '" + name + "' from " + dir + " (" + m.service->model().config.model.family + ", " +
              m.service->model().config.data.src_lang + "->" + m.service->model().config.data.tgt_lang + ", " +
-             std::to_string(m.parameters) + " parameters, " + std::to_string(service.replicas) + " replica(s)) loaded in " +
+             std::to_string(m.parameters) + " parameters, " + std::to_string(service.replicas) + " replica(s), " + m.service->model().precision + ") loaded in " +
              fixed(std::chrono::duration<double>(Clock::now() - started).count(), 2) + " s");
   }
 

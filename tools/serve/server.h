@@ -14,6 +14,7 @@ struct ServeOptions {
   std::vector<std::string> runs;   // "DIR" or "NAME=DIR" (default name: the directory's last component)
   std::string checkpoint = "best";
   std::string device = "auto";
+  std::string precision = "fp32";  // the decoders' matrix products: fp32 | bf16 (as seqzoo-translate's --precision)
   int64_t threads = 0;             // intra-op threads of all replicas together (0 = all cores)
   std::string host = "127.0.0.1";
   int64_t port = 8080;             // 0 = any free port (the log line "listening on" says which)

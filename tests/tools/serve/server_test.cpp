@@ -255,3 +255,28 @@ TEST_CASE("serve: concurrent clients share batches and get what seqzoo-translate
   }
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("serve: --precision bf16 answers as seqzoo-translate --precision bf16, and a bad one is refused",
+          "[tools][serve][e2e]") {
+  // Where the CPU has no native bf16 both decode in fp32 (with a note): the answers agree either way.
+  ServerProcess server("--precision bf16");
+  const std::vector<std::vector<std::string>> requests = {{"a b c d", "h g f"}, {"c c a b e"}};
+  httplib::Client client("127.0.0.1", server.port);
+  for (const auto& r : requests) {
+    const auto expected = translate_reference(r, "--scores --precision bf16");
+    auto res = client.Post("/translate", json{{"text", r}}.dump(), "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    const json answer = json::parse(res->body);
+    REQUIRE(answer.at("translations").size() == expected.size());
+    for (size_t i = 0; i < expected.size(); ++i)
+      CHECK(same_translation(as_translate_line(answer.at("translations")[i]), expected[i]));
+  }
+  CHECK(server.stop() == 0);
+
+  const fs::path log = scratch() / "bad_precision.log";
+  const std::string cmd = bin("seqzoo-serve") + " --run " + tiny_run().string() + " --port 0 --precision fp16 2>" +
+                          log.string();
+  CHECK(std::system(cmd.c_str()) != 0);
+  CHECK_THAT(slurp(log), Catch::Contains("--precision must be fp32 or bf16, got 'fp16'"));
+}

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
         ("run", "run directory to serve, DIR or NAME=DIR (repeat to serve several models)", cxxopts::value<std::vector<std::string>>())
         ("checkpoint", "best | last | averaged | a checkpoint path (of every --run)", cxxopts::value<std::string>()->default_value(o.checkpoint))
         ("device", "compute device: cpu | cuda | auto", cxxopts::value<std::string>()->default_value(o.device))
-        ("precision", "the decoders' matrix products: fp32 | bf16 (bf16 where the device has it natively, else fp32 with a note)", cxxopts::value<std::string>()->default_value(o.precision))
+        ("precision", "the decoders' matrix products: fp32 | bf16 (native bf16) | int8 (CPU; dynamic quantization); else fp32 with a note", cxxopts::value<std::string>()->default_value(o.precision))
         ("threads", "intra-op CPU threads of all replicas together (0 = all cores)", cxxopts::value<int64_t>()->default_value("0"))
         ("host", "address to listen on", cxxopts::value<std::string>()->default_value(o.host))
         ("port", "port to listen on (0 = any free port; the log says which)", cxxopts::value<int64_t>()->default_value("8080"))

@@ -1,5 +1,7 @@
 #include "models/layers/attention.h"
 
+#include "models/layers/linear.h"
+
 #include <limits>
 #include <stdexcept>
 
@@ -9,7 +11,7 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
+torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
@@ -23,26 +25,26 @@ torch::Tensor additive(const torch::Tensor& keys, const torch::Tensor& q, torch:
 
 // ---- Bahdanau ----
 BahdanauScorerImpl::BahdanauScorerImpl(int64_t enc_dim, int64_t dec_dim, int64_t attention_dim) {
-  w_enc = register_module("w_enc", linear(enc_dim, attention_dim, false));
-  w_dec = register_module("w_dec", linear(dec_dim, attention_dim, false));
-  v = register_module("v", linear(attention_dim, 1, false));
+  w_enc = register_module("w_enc", make_linear(enc_dim, attention_dim, false));
+  w_dec = register_module("w_dec", make_linear(dec_dim, attention_dim, false));
+  v = register_module("v", make_linear(attention_dim, 1, false));
 }
 
 torch::Tensor BahdanauScorerImpl::project_keys(const torch::Tensor& memory) {
-  return w_enc(memory);
+  return linear(w_enc, memory);
 }
 
 torch::Tensor BahdanauScorerImpl::score(const torch::Tensor& query, const torch::Tensor& keys) {
-  return additive(keys, w_dec(query), v);
+  return additive(keys, linear(w_dec, query), v);
 }
 
 // ---- dot ----
 DotScorerImpl::DotScorerImpl(int64_t enc_dim, int64_t dec_dim) {
-  if (enc_dim != dec_dim) proj = register_module("proj", linear(enc_dim, dec_dim, false));
+  if (enc_dim != dec_dim) proj = register_module("proj", make_linear(enc_dim, dec_dim, false));
 }
 
 torch::Tensor DotScorerImpl::project_keys(const torch::Tensor& memory) {
-  return proj ? proj(memory) : memory;
+  return proj ? linear(proj, memory) : memory;
 }
 
 torch::Tensor DotScorerImpl::score(const torch::Tensor& query, const torch::Tensor& keys) {
@@ -51,10 +53,10 @@ torch::Tensor DotScorerImpl::score(const torch::Tensor& query, const torch::Tens
 
 // ---- general ----
 GeneralScorerImpl::GeneralScorerImpl(int64_t enc_dim, int64_t dec_dim) {
-  w = register_module("w", linear(enc_dim, dec_dim, false));
+  w = register_module("w", make_linear(enc_dim, dec_dim, false));
 }
 
-torch::Tensor GeneralScorerImpl::project_keys(const torch::Tensor& memory) { return w(memory); }
+torch::Tensor GeneralScorerImpl::project_keys(const torch::Tensor& memory) { return linear(w, memory); }
 
 torch::Tensor GeneralScorerImpl::score(const torch::Tensor& query, const torch::Tensor& keys) {
   return torch::bmm(query, keys.transpose(1, 2));  // s^T (W h_enc)
@@ -63,8 +65,8 @@ torch::Tensor GeneralScorerImpl::score(const torch::Tensor& query, const torch::
 // ---- concat ----
 ConcatScorerImpl::ConcatScorerImpl(int64_t enc_dim_, int64_t dec_dim, int64_t attention_dim)
     : enc_dim(enc_dim_) {
-  w = register_module("w", linear(enc_dim_ + dec_dim, attention_dim, true));
-  v = register_module("v", linear(attention_dim, 1, false));
+  w = register_module("w", make_linear(enc_dim_ + dec_dim, attention_dim, true));
+  v = register_module("v", make_linear(attention_dim, 1, false));
 }
 
 torch::Tensor ConcatScorerImpl::project_keys(const torch::Tensor& memory) {

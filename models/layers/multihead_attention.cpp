@@ -1,5 +1,7 @@
 #include "models/layers/multihead_attention.h"
 
+#include "models/layers/linear.h"
+
 #include "models/layers/dropout.h"
 
 #include <cmath>
@@ -78,20 +80,20 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MultiheadAttentionImpl::
     throw std::invalid_argument("project_qkv called on a cross-attention module");
   // [B,T,3D] -> 3 x [B,T,D] -> [B,H,T,dh]. chunk (not select on a permuted view): its backward
   // is one concatenation instead of three zero-filled full-size gradients.
-  auto qkv = in_proj->forward(x).chunk(3, -1);
+  auto qkv = linear(in_proj, x).chunk(3, -1);
   return {split_heads(qkv[0]), split_heads(qkv[1]), split_heads(qkv[2])};
 }
 
 torch::Tensor MultiheadAttentionImpl::project_q(const torch::Tensor& x) {
   if (self_attention_) throw std::invalid_argument("project_q called on a self-attention module");
-  return split_heads(q_proj->forward(x));
+  return split_heads(linear(q_proj, x));
 }
 
 std::pair<torch::Tensor, torch::Tensor> MultiheadAttentionImpl::project_kv(
     const torch::Tensor& memory) {
   if (self_attention_) throw std::invalid_argument("project_kv called on a self-attention module");
   // [B,S,2D] -> 2 x [B,S,D] -> [B,H,S,dh]
-  auto kv = kv_proj->forward(memory).chunk(2, -1);
+  auto kv = linear(kv_proj, memory).chunk(2, -1);
   return {split_heads(kv[0]), split_heads(kv[1])};
 }
 
@@ -143,7 +145,7 @@ torch::Tensor MultiheadAttentionImpl::attend(const torch::Tensor& q, const torch
     ctx = torch::bmm(probs.reshape({b * h, t, s}), v3).view({b, h, t, dh});  // [B,H,T,dh]
   }
   // [B,H,T,dh] -> [B,T,H,dh] -> [B,T,D]
-  return out_proj->forward(ctx.transpose(1, 2).reshape({b, t, embed_dim_}));
+  return linear(out_proj, ctx.transpose(1, 2).reshape({b, t, embed_dim_}));
 }
 
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,

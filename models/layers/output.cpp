@@ -1,5 +1,7 @@
 #include "models/layers/output.h"
 
+#include "models/layers/linear.h"
+
 #include <stdexcept>
 
 namespace seqzoo {
@@ -24,8 +26,8 @@ OutputLayerImpl::OutputLayerImpl(int64_t in_dim, int64_t vocab_size, torch::nn::
 }
 
 torch::Tensor OutputLayerImpl::forward(const torch::Tensor& x) {
-  if (!tied_) return out(x);
-  return torch::nn::functional::linear(proj ? proj(x) : x, tied_->weight, bias);
+  if (!tied_) return linear(out, x);
+  return seqzoo::linear(proj ? linear(proj, x) : x, tied_->weight, bias);
 }
 
 }  // namespace seqzoo

@@ -1,5 +1,7 @@
 #include "models/rnn/attention_rnn.h"
 
+#include "models/layers/linear.h"
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,7 +36,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionRnnImpl::bahdan
   const int64_t rows = embedded.size(0);
   auto weights = masked_softmax(scorer->score(query, keys), mask);  // [N,k,S]
   auto context = torch::bmm(weights, memory).reshape({rows, -1});  // [N*k,H_enc]
-  auto pre = deep_out(torch::cat({query.reshape({rows, -1}), embedded, context}, -1));  // [N*k,2H]
+  auto pre = linear(deep_out, torch::cat({query.reshape({rows, -1}), embedded, context}, -1));  // [N*k,2H]
   auto maxout = std::get<0>(pre.view({rows, -1, 2}).max(-1));                          // [N*k,H]
   return {dropout(maxout), context, weights.reshape({rows, -1})};
 }
@@ -79,7 +81,7 @@ std::tuple<torch::Tensor, torch::Tensor> AttentionRnnImpl::attend(const torch::T
                                                                   const torch::Tensor& mask) {
   auto weights = masked_softmax(scorer->score(query, keys), mask);  // [N,T,S]
   auto context = torch::bmm(weights, memory);                       // [N,T,H_enc]
-  auto attentional = torch::tanh(combine(torch::cat({context, query}, -1)));  // [N,T,H]
+  auto attentional = torch::tanh(linear(combine, torch::cat({context, query}, -1)));  // [N,T,H]
   return {attentional, weights};
 }
 

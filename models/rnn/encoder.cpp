@@ -1,5 +1,7 @@
 #include "models/rnn/encoder.h"
 
+#include "models/layers/linear.h"
+
 #include <stdexcept>
 
 #include "data/batch.h"
@@ -16,7 +18,7 @@ torch::Tensor bridge(const torch::Tensor& states, torch::nn::ModuleList& linears
   out.reserve(layers);
   for (int64_t l = 0; l < layers; ++l) {
     auto both = torch::cat({s[l][0], s[l][1]}, -1);  // [N,2H]
-    out.push_back(torch::tanh(linears[l]->as<torch::nn::Linear>()->forward(both)));
+    out.push_back(torch::tanh(linear(*linears[l]->as<torch::nn::Linear>(), both)));
   }
   return torch::stack(out, 0);
 }

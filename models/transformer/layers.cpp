@@ -1,5 +1,7 @@
 #include "models/transformer/layers.h"
 
+#include "models/layers/linear.h"
+
 #include <stdexcept>
 #include <string>
 
@@ -63,11 +65,11 @@ FeedForwardImpl::FeedForwardImpl(const TransformerLayerOptions& o)
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  auto h = fc1->forward(x);  // [...,F]
+  auto h = linear(fc1, x);  // [...,F]
   // In place: the projection's backward does not need its output; relu's needs only its result.
   h = gelu_ ? torch::gelu(h) : h.relu_();
   h = fast_dropout(h, activation_dropout_, is_training());
-  return fc2->forward(h);  // [...,D]
+  return linear(fc2, h);  // [...,D]
 }
 
 namespace {

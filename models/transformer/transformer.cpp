@@ -1,5 +1,7 @@
 #include "models/transformer/transformer.h"
 
+#include "models/layers/linear.h"
+
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -94,8 +96,7 @@ torch::Tensor TransformerModelImpl::decode(const torch::Tensor& tgt_in, const to
 
 torch::Tensor TransformerModelImpl::project_output(const torch::Tensor& hidden) {
   // [...,D] -> [...,V]; tied: the target embedding matrix is the output matrix.
-  return tie_output_ ? torch::nn::functional::linear(hidden, tgt_embed->weight)
-                     : output_projection->forward(hidden);
+  return tie_output_ ? seqzoo::linear(hidden, tgt_embed->weight) : linear(output_projection, hidden);
 }
 
 namespace {

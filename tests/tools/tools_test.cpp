@@ -315,6 +315,33 @@ TEST_CASE("tools: --precision bf16 decodes with bf16 matrix products where the C
   CHECK(std::stod(s16.out) == Approx(std::stod(s32.out)).margin(0.1));
 }
 
+TEST_CASE("tools: --precision int8 decodes with int8 linear layers close to fp32", "[tools][e2e]") {
+  const std::string run_dir = tiny_run().string();
+  const std::string input = "a b c\nd e f g\n\nh a\n";
+  const std::string translate = bin("seqzoo-translate") + " --run " + run_dir + " --threads 2 --scores";
+  Result fp32 = run(translate, input), int8 = run(translate + " --precision int8 --workers 2", input);
+  INFO(int8.err);
+  REQUIRE(fp32.code == 0);
+  REQUIRE(int8.code == 0);
+  CHECK(int8.err.find("decoding in fp32") == std::string::npos);  // Debian's LibTorch has oneDNN
+  const auto a = split_lines(fp32.out), b = split_lines(int8.out);
+  REQUIRE(b.size() == a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].empty()) {
+      CHECK(b[i].empty());
+      continue;
+    }
+    CHECK(b[i].substr(b[i].find('\t')) == a[i].substr(a[i].find('\t')));  // the same translation
+    CHECK(std::stod(b[i]) == Approx(std::stod(a[i])).margin(0.1));
+  }
+  const std::string score = bin("seqzoo-score") + " --run " + run_dir + " --threads 2";
+  Result s32 = run(score, "a b c\tc b a\n"), s8 = run(score + " --precision int8", "a b c\tc b a\n");
+  REQUIRE(s32.code == 0);
+  REQUIRE(s8.code == 0);
+  CHECK(std::stod(s8.out) == Approx(std::stod(s32.out)).margin(0.1));
+  CHECK(std::stod(s8.out) != std::stod(s32.out));  // the int8 path ran
+}
+
 TEST_CASE("tools: every numeric and enumerated option refuses values that cannot work", "[tools][e2e]") {
   const std::string run_dir = tiny_run().string();
   const std::string train = bin("seqzoo-train") + " --config " + SEQZOO_SOURCE_DIR + "/configs/reverse-tiny.yaml";
@@ -360,8 +387,8 @@ TEST_CASE("tools: every numeric and enumerated option refuses values that cannot
       {translate + " --workers 0", "--workers: must be in [1, 1024], got 0"},
       {evaluate + " --workers 5000", "--workers: must be in [1, 1024], got 5000"},
       {compare + " --workers -1", "--workers: must be in [1, 1024], got -1"},
-      {translate + " --precision fp16", "--precision must be fp32 or bf16, got 'fp16'"},
-      {compare + " --precision int4", "--precision must be fp32 or bf16, got 'int4'"},
+      {translate + " --precision fp16", "--precision must be fp32, bf16 or int8, got 'fp16'"},
+      {compare + " --precision int4", "--precision must be fp32, bf16 or int8, got 'int4'"},
       {compare + " --samples 0", "--samples must be in [1, 100000], got 0"},
       {compare + " --bootstrap-seed -1", "--bootstrap-seed must be in [0, 4294967295], got -1"},
       {translate + " --seed -1", "--seed: must be >= 0, got -1"},

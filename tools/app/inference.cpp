@@ -8,6 +8,7 @@
 #include "models/checkpoint/checkpoint.h"
 #include "models/ensemble/ensemble.h"
 #include "models/registry.h"
+#include "models/layers/linear.h"
 #include "models/training/precision.h"
 #include "tools/app/run_directory.h"
 #include "tools/app/run_identity.h"
@@ -94,7 +95,8 @@ SearchWorkers LoadedModel::workers() const {
   w.replicas.push_back(model.get());
   for (const auto& r : replicas) w.replicas.push_back(r.get());
   w.threads_each = threads_each;
-  if (auto dtype = autocast_dtype(precision, device)) {
+  // bf16: an autocast scope per worker thread (int8 needs none: the packed weights decide).
+  if (auto dtype = precision == "bf16" ? autocast_dtype(precision, device) : c10::nullopt) {
     const auto type = device.type();
     const auto scalar = *dtype;
     w.scope = [type, scalar](const std::function<void()>& work) {
@@ -106,14 +108,27 @@ SearchWorkers LoadedModel::workers() const {
 }
 
 void check_precision(const std::string& precision) {
-  if (precision != "fp32" && precision != "bf16")
-    throw std::invalid_argument("--precision must be fp32 or bf16, got '" + precision + "'");
+  if (precision != "fp32" && precision != "bf16" && precision != "int8")
+    throw std::invalid_argument("--precision must be fp32, bf16 or int8, got '" + precision + "'");
 }
 
 void set_precision(LoadedModel& run, const std::string& precision) {
   check_precision(precision);
-  if (precision == "bf16" && !autocast_dtype(precision, run.device))
+  if (precision == "bf16" && !autocast_dtype(precision, run.device)) {
     std::cerr << "seqzoo: note: --precision bf16 needs native bf16 (CUDA, or a CPU with AVX512-BF16): decoding in fp32\n";
+    run.precision = "fp32";
+    return;
+  }
+  if (precision == "int8") {
+    if (!int8_linear_available(run.device)) {
+      std::cerr << "seqzoo: note: --precision int8 needs the CPU and a LibTorch with a quantized engine (oneDNN or "
+                   "FBGEMM): decoding in fp32\n";
+      run.precision = "fp32";
+      return;
+    }
+    quantize_linears_int8(*run.model);
+    for (auto& replica : run.replicas) quantize_linears_int8(*replica);
+  }
   run.precision = precision;
 }
 

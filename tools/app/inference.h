@@ -22,8 +22,9 @@ struct LoadedModel {
   // threads of each worker; none: model decodes alone on the calling thread.
   std::vector<ModelPtr> replicas;
   int64_t threads_each = 0;
-  // The precision of the decoders' matrix products: "fp32", or "bf16" (autocast: the weights, layer
-  // norms, softmaxes and scores stay fp32) on CUDA or a CPU with native bf16; set by set_precision.
+  // The precision of the decoders' matrix products: "fp32"; "bf16" (autocast: the weights, layer
+  // norms, softmaxes and scores stay fp32) on CUDA or a CPU with native bf16; "int8" (dynamic
+  // quantization of the linear layers, models/layers/linear.h) on the CPU. Set by set_precision.
   std::string precision = "fp32";
 
   // model and its replicas as the search's workers.
@@ -41,10 +42,11 @@ LoadedModel load_run(const std::string& run_dir, const std::string& checkpoint, 
 // std::invalid_argument names the run and what differs. One run gives that run's model alone.
 LoadedModel load_ensemble(const std::vector<std::string>& run_dirs, const std::vector<double>& weights,
                           const std::string& checkpoint, const torch::Device& device);
-// Throws std::invalid_argument unless precision is "fp32" or "bf16".
+// Throws std::invalid_argument unless precision is "fp32", "bf16" or "int8".
 void check_precision(const std::string& precision);
-// Sets run.precision (checked as above). bf16 where the device has no native bf16 (a CPU without
-// AVX512-BF16) stays fp32, with a note on stderr.
+// Sets run.precision (checked as above); int8 packs the int8 weights of run.model and its replicas.
+// bf16 where the device has no native bf16 (a CPU without AVX512-BF16), and int8 where LibTorch has
+// no quantized engine or on CUDA, stay fp32, with a note on stderr.
 void set_precision(LoadedModel& run, const std::string& precision);
 
 // load_ensemble with `workers` copies of the model (>= 1), `threads` intra-op threads split evenly

@@ -65,7 +65,7 @@ void add_runtime_options(cxxopts::Options& options) {
       ("threads", "intra-op CPU threads (0 = all cores)", cxxopts::value<int64_t>()->default_value("0"))
       ("workers", "model copies decoding different batches at once, --threads split between them (>= 1)",
        cxxopts::value<int64_t>()->default_value("1"))
-      ("precision", "matrix products in fp32 | bf16 (autocast; needs native bf16, else fp32)",
+      ("precision", "matrix products in fp32 | bf16 (autocast; needs native bf16) | int8 (dynamic quantization of the linear layers; CPU); else fp32",
        cxxopts::value<std::string>()->default_value("fp32"));
 }
 

@@ -27,6 +27,7 @@
 #include "data/common/config_fields.h"
 #include "models/core/model.h"
 #include "models/core/model_config.h"
+#include "models/layers/linear.h"
 #include "models/registry.h"
 
 using namespace seqzoo;
@@ -265,6 +266,31 @@ TEST_CASE("model contract: step over the target reproduces forward's log_softmax
       CHECK(state.step == t + 1);
       CHECK(max_diff(lp, expect.select(1, t)) < 1e-5);
     }
+  }
+}
+
+// --- (1b) int8 inference ---------------------------------------------------------------------------
+
+TEST_CASE("model contract: with int8 linear layers forward and step stay close to fp32", "[models][contract]") {
+  if (!int8_linear_available(torch::kCPU)) {
+    WARN("skipped: this LibTorch has no quantized engine");
+    return;
+  }
+  for (const auto& s : subjects()) DYNAMIC_SECTION(s.name) {
+    torch::manual_seed(1);
+    auto model = build(s);
+    torch::NoGradGuard no_grad;
+    auto batch = random_batch({5, 3, 7, 1}, {4, 6, 2, 5}, s);
+    auto fp32 = torch::log_softmax(model->forward(batch), -1);
+    CHECK(quantize_linears_int8(*model) > 0);
+    auto int8 = torch::log_softmax(model->forward(batch), -1);
+    const double diff = max_diff(int8, fp32);
+    CHECK(diff > 0);     // the int8 products ran
+    CHECK(diff < 0.25);  // per-row int8 weights, per-call uint8 inputs: a few percent of a logit
+    // Each call quantizes its own inputs (one scale per call), so stepping differs from forward by
+    // the same order as int8 from fp32, not to the bit.
+    auto stepped = run_steps(*model, batch);
+    CHECK(max_diff(stepped.log_probs, fp32) < 0.25);
   }
 }
 

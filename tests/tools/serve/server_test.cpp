@@ -278,5 +278,5 @@ TEST_CASE("serve: --precision bf16 answers as seqzoo-translate --precision bf16,
   const std::string cmd = bin("seqzoo-serve") + " --run " + tiny_run().string() + " --port 0 --precision fp16 2>" +
                           log.string();
   CHECK(std::system(cmd.c_str()) != 0);
-  CHECK_THAT(slurp(log), Catch::Contains("--precision must be fp32 or bf16, got 'fp16'"));
+  CHECK_THAT(slurp(log), Catch::Contains("--precision must be fp32, bf16 or int8, got 'fp16'"));
 }

@@ -1,0 +1,121 @@
+#include "models/layers/linear.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/quantized/PackedParams.h>
+
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace seqzoo {
+namespace {
+
+// The packed int8 copies, by the fp32 weight they stand for. The weak reference tells a live
+// weight from a freed one whose address was reused.
+struct Packed {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> weight;
+  c10::intrusive_ptr<LinearPackedParamsBase> params;
+};
+
+struct Registry {
+  std::shared_mutex mutex;
+  std::unordered_map<const c10::TensorImpl*, Packed> packed;
+  std::atomic<bool> any{false};  // the fast path of unquantized models: no lock taken
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+c10::intrusive_ptr<LinearPackedParamsBase> find_packed(const torch::Tensor& weight) {
+  Registry& r = registry();
+  if (!r.any.load(std::memory_order_acquire)) return {};
+  std::shared_lock<std::shared_mutex> lock(r.mutex);
+  auto it = r.packed.find(weight.unsafeGetTensorImpl());
+  if (it == r.packed.end() || it->second.weight.expired()) return {};
+  return it->second.params;
+}
+
+// The quantized engine that packs dynamic linear weights, or NoQEngine.
+at::QEngine int8_engine() {
+  const auto& supported = at::globalContext().supportedQEngines();
+  for (auto engine : {at::QEngine::ONEDNN, at::QEngine::X86, at::QEngine::FBGEMM})
+    for (auto s : supported)
+      if (s == engine) return engine;
+  return at::QEngine::NoQEngine;
+}
+
+c10::intrusive_ptr<LinearPackedParamsBase> pack_int8(const torch::Tensor& weight) {
+  // Symmetric per-row scales: row i of W is w_i ≈ scale_i * q_i with q_i in [-127, 127].
+  auto w = weight.detach().to(torch::kFloat32).contiguous();  // [out, in]
+  auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kFloat64);
+  auto zeros = torch::zeros({w.size(0)}, torch::kLong);
+  auto q = torch::quantize_per_channel(w, scales, zeros, /*axis=*/0, torch::kQInt8);
+  static auto prepack = c10::Dispatcher::singleton()
+                            .findSchemaOrThrow("quantized::linear_prepack", "")
+                            .typed<c10::intrusive_ptr<LinearPackedParamsBase>(at::Tensor, c10::optional<at::Tensor>)>();
+  return prepack.call(q, c10::nullopt);
+}
+
+}  // namespace
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && !torch::GradMode::is_enabled()) {
+    if (auto packed = find_packed(weight)) {
+      const int64_t in = weight.size(1);
+      auto y = packed->apply_dynamic(x.reshape({-1, in}).contiguous(), /*reduce_range=*/false);  // [rows, out]
+      if (bias.defined()) y.add_(bias);
+      auto sizes = x.sizes().vec();
+      sizes.back() = weight.size(0);
+      return y.view(sizes);
+    }
+  }
+  return torch::nn::functional::linear(x, weight, bias);
+}
+
+torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) {
+  return seqzoo::linear(x, layer.weight, layer.bias);
+}
+
+torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) { return linear(*layer, x); }
+
+bool int8_linear_available(const torch::Device& device) {
+  return device.is_cpu() && int8_engine() != at::QEngine::NoQEngine;
+}
+
+int64_t quantize_linears_int8(torch::nn::Module& model) {
+  std::vector<torch::Tensor> weights;
+  std::vector<torch::nn::Module*> all = {&model};  // (modules(true) needs a model held by a shared_ptr)
+  for (const auto& m : model.modules(/*include_self=*/false)) all.push_back(m.get());
+  for (auto* m : all) {
+    if (auto* l = dynamic_cast<torch::nn::LinearImpl*>(m)) weights.push_back(l->weight);
+    if (auto* e = dynamic_cast<torch::nn::EmbeddingImpl*>(m)) weights.push_back(e->weight);
+  }
+  for (const auto& w : weights)
+    if (!w.device().is_cpu())
+      throw std::invalid_argument("int8: the model is on " + w.device().str() + "; int8 products run on the CPU");
+  if (int8_engine() == at::QEngine::NoQEngine)
+    throw std::invalid_argument(
+        "int8: this LibTorch has no quantized engine for dynamic linear layers (oneDNN or FBGEMM)");
+  if (weights.empty()) return 0;
+  // The engine is global state of LibTorch; a packed weight keeps the engine it was packed for.
+  at::globalContext().setQEngine(int8_engine());
+  std::vector<Packed> packed;
+  for (const auto& w : weights) packed.push_back({c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(
+                                                      w.getIntrusivePtr()),
+                                                  pack_int8(w)});
+  Registry& r = registry();
+  std::unique_lock<std::shared_mutex> lock(r.mutex);
+  for (auto it = r.packed.begin(); it != r.packed.end();)  // entries of freed weights
+    it = it->second.weight.expired() ? r.packed.erase(it) : std::next(it);
+  for (size_t i = 0; i < weights.size(); ++i) r.packed.insert_or_assign(weights[i].unsafeGetTensorImpl(), std::move(packed[i]));
+  r.any.store(true, std::memory_order_release);
+  return static_cast<int64_t>(weights.size());
+}
+
+}  // namespace seqzoo

@@ -1,0 +1,36 @@
+#pragma once
+// y = x Wᵀ + b as every family computes it, with an optional int8 copy of W for inference.
+//
+// int8 is dynamic quantization (as PyTorch's quantize_dynamic and CTranslate2's int8): each weight
+// matrix is stored once in int8 with one symmetric scale per output row (max |w| / 127), packed for
+// the quantized engine (oneDNN on x86), and each call quantizes its input on the fly (one affine
+// uint8 scale per call), multiplies in integers and rescales to fp32. The packed copy avoids what
+// makes small fp32 products slow on CPU: BLAS repacks the whole weight matrix at every call, which
+// for the 8k-word output layer at a beam of 5 rows costs far more than the arithmetic.
+//
+// Only weights packed by quantize_linears_int8 take the int8 path, and only outside autograd (no
+// gradient mode): training and unquantized models compute in floating point exactly as
+// torch::nn::Linear does.
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace seqzoo {
+
+// x [..., in] -> [..., out] with layer's weight [out, in] and bias.
+torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x);
+torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x);
+// The same with an explicit weight [out, in] and an optional bias [out] (a tied output layer).
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+
+// Whether int8 products can run on `device`: a CPU, and a LibTorch with a quantized engine that
+// packs dynamic linear weights (oneDNN or FBGEMM).
+bool int8_linear_available(const torch::Device& device);
+
+// Packs an int8 copy of the weight of every Linear in `model` (itself included) and of every
+// embedding matrix (a tied output layer multiplies by one); the fp32 weights stay, unchanged.
+// Returns the number of matrices packed. std::invalid_argument when int8 is not available for the
+// model's device. Packing again replaces the copies (after the weights were changed).
+int64_t quantize_linears_int8(torch::nn::Module& model);
+
+}  // namespace seqzoo

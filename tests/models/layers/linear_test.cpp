@@ -1,0 +1,91 @@
+// models/layers/linear: the floating-point path is torch::nn::Linear's, to the bit; a model's int8
+// copies are used for it alone, outside autograd, close to the fp32 product.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "models/layers/linear.h"
+
+using namespace seqzoo;
+
+namespace {
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+struct TwoLayers : torch::nn::Module {
+  torch::nn::Linear a{nullptr}, b{nullptr};
+  torch::nn::Embedding e{nullptr};
+  TwoLayers() {
+    a = register_module("a", torch::nn::Linear(32, 64));
+    b = register_module("b", torch::nn::Linear(torch::nn::LinearOptions(64, 16).bias(false)));
+    e = register_module("e", torch::nn::Embedding(40, 16));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("linear: the floating-point path is torch::nn::Linear's forward, to the bit", "[models][layers]") {
+  torch::manual_seed(3);
+  torch::nn::Linear layer(32, 64);
+  auto x = torch::randn({2, 5, 32});
+  CHECK(torch::equal(linear(layer, x), layer->forward(x)));
+  auto w = torch::randn({7, 32}), bias = torch::randn({7});
+  CHECK(torch::equal(seqzoo::linear(x, w, bias), torch::nn::functional::linear(x, w, bias)));
+  CHECK(torch::equal(seqzoo::linear(x, w), torch::nn::functional::linear(x, w)));
+}
+
+TEST_CASE("linear: int8 copies serve the quantized model alone, outside autograd", "[models][layers]") {
+  if (!int8_linear_available(torch::kCPU)) {
+    WARN("skipped: this LibTorch has no quantized engine");
+    return;
+  }
+  torch::manual_seed(4);
+  TwoLayers model, other;
+  auto x = torch::randn({3, 4, 32});
+  torch::Tensor fp32_a, fp32_b, fp32_tied;
+  {
+    torch::NoGradGuard no_grad;
+    fp32_a = model.a->forward(x);
+    fp32_b = model.b->forward(fp32_a);
+    fp32_tied = seqzoo::linear(fp32_b, model.e->weight);  // [3,4,40]: a tied output layer
+  }
+  CHECK(quantize_linears_int8(model) == 3);  // two Linear weights and one embedding matrix
+
+  torch::NoGradGuard no_grad;
+  auto a = linear(model.a, x);
+  REQUIRE(a.sizes() == fp32_a.sizes());
+  CHECK(max_diff(a, fp32_a) > 0);
+  CHECK(max_diff(a, fp32_a) < 0.02 * fp32_a.abs().max().item<double>());
+  auto b = linear(model.b, fp32_a);  // no bias
+  CHECK(max_diff(b, fp32_b) < 0.02 * fp32_b.abs().max().item<double>());
+  auto tied = seqzoo::linear(fp32_b, model.e->weight);
+  REQUIRE(tied.sizes() == torch::IntArrayRef({3, 4, 40}));
+  CHECK(max_diff(tied, fp32_tied) > 0);
+  CHECK(max_diff(tied, fp32_tied) < 0.02 * fp32_tied.abs().max().item<double>());
+  // Another model with the same shapes: untouched.
+  CHECK(torch::equal(linear(other.a, x), other.a->forward(x)));
+  // A slice of a packed weight is another tensor: floating point.
+  auto half = model.a->weight.narrow(0, 0, 8);
+  CHECK(torch::equal(seqzoo::linear(x, half), torch::nn::functional::linear(x, half)));
+  {
+    torch::AutoGradMode grad(true);  // training: floating point, with gradients
+    auto y = linear(model.a, x.requires_grad_());
+    CHECK(y.requires_grad());
+    CHECK(torch::equal(y.detach(), fp32_a));
+  }
+}
+
+TEST_CASE("linear: a freed model's int8 copies never reach a new one", "[models][layers]") {
+  if (!int8_linear_available(torch::kCPU)) {
+    WARN("skipped: this LibTorch has no quantized engine");
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({2, 32});
+  for (int i = 0; i < 4; ++i) {
+    auto gone = std::make_shared<TwoLayers>();
+    quantize_linears_int8(*gone);
+    gone.reset();
+    TwoLayers fresh;  // may reuse the freed addresses
+    CHECK(torch::equal(linear(fresh.a, x), fresh.a->forward(x)));
+  }
+}

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Translation-speed benchmark on Multi30k test_2016_flickr: for each trained run, greedy and beam 5,
 # batched (all 1,000 sentences) and one sentence at a time (the first SINGLE_LINES, default 200), for
-# each number of workers in WORKERS (default "1"); prints sentences/s and target tokens/s, then the
-# time from start to the first translation (the median of 3 starts).
+# each number of workers in WORKERS (default "1") and each --precision in PRECISIONS (default "fp32");
+# prints sentences/s and target tokens/s, then the time from start to the first translation (the
+# median of 3 starts).
 #   [BUILDS="build ../old/build"] [WORKERS="1 2"] [BEAMS="1 5"] [MODES="batched single"] \
+#     [PRECISIONS="fp32 bf16 int8"] \
 #     bash tools/bench-translate.sh RUN_DIR [RUN_DIR...]
 # With two builds (e.g. the previous commit's and today's, each a build folder with seqzoo-evaluate
 # and seqzoo-translate), every row runs both, one right after the other, and adds their ratio and
@@ -30,10 +32,10 @@ lang() {  # lang RUN KEY: data.KEY of the run's config.yaml
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; $(date -u +%F)"
 echo "builds: ${builds[*]}"
 if [ "${#builds[@]}" -eq 2 ]; then
-  printf '| run | beam | batching | workers | %s sent/s | %s sent/s | ratio | same output | tgt tokens/s | BLEU |\n' "${builds[0]}" "${builds[1]}"
-  printf '|---|---|---|---|---|---|---|---|---|---|\n'
+  printf '| run | beam | batching | workers | precision | %s sent/s | %s sent/s | ratio | same output | tgt tokens/s | BLEU |\n' "${builds[0]}" "${builds[1]}"
+  printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 else
-  printf '| run | beam | batching | workers | sentences/s | tgt tokens/s | BLEU | threads |\n|---|---|---|---|---|---|---|---|\n'
+  printf '| run | beam | batching | workers | precision | sentences/s | tgt tokens/s | BLEU | threads |\n|---|---|---|---|---|---|---|---|---|\n'
 fi
 for run in "$@"; do
   src_lang=$(lang "$run" src_lang) tgt_lang=$(lang "$run" tgt_lang)
@@ -42,6 +44,7 @@ for run in "$@"; do
   for beam in ${BEAMS:-1 5}; do
     for batching in ${MODES:-batched single}; do
       for workers in ${WORKERS:-1}; do
+      for precision in ${PRECISIONS:-fp32}; do
         if [ "$batching" = single ]; then
           input=(--src "$tmp/single.src" --ref "$tmp/single.ref" --batch-tokens 1)
         else
@@ -50,8 +53,8 @@ for run in "$@"; do
         sps=() tps="" bleu=""
         for i in "${!builds[@]}"; do
           log=$("${builds[$i]}/seqzoo-evaluate" --run "$run" "${input[@]}" --beam-size "$beam" --workers "$workers" \
-                --output "$tmp/hyp$i" 2>&1) ||
-            { echo "| $(basename "$run") | $beam | $batching | $workers | failed: $(tail -n 1 <<<"$log") |"; continue 2; }
+                --precision "$precision" --output "$tmp/hyp$i" 2>&1) ||
+            { echo "| $(basename "$run") | $beam | $batching | $workers | $precision | failed: $(tail -n 1 <<<"$log") |"; continue 2; }
           sps+=("$(grep -oE '[0-9.]+ sentences/s' <<<"$log" | awk '{print $1}')")
           tps=$(grep -oE '[0-9.]+ target tokens/s' <<<"$log" | awk '{print $1}')
           bleu=$(grep -m1 -oE '^BLEU = [0-9.]+' <<<"$log" | awk '{print $3}')
@@ -59,12 +62,13 @@ for run in "$@"; do
         if [ "${#builds[@]}" -eq 2 ]; then
           same=$(cmp -s "$tmp/hyp0" "$tmp/hyp1" && echo yes || echo NO)
           ratio=$(awk -v a="${sps[0]}" -v b="${sps[1]}" 'BEGIN { printf "%.2f", b / a }')
-          printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(basename "$run")" "$beam" "$batching" "$workers" \
-            "${sps[0]}" "${sps[1]}" "$ratio" "$same" "$tps" "$bleu"
+          printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(basename "$run")" "$beam" "$batching" "$workers" \
+            "$precision" "${sps[0]}" "${sps[1]}" "$ratio" "$same" "$tps" "$bleu"
         else
-          printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(basename "$run")" "$beam" "$batching" "$workers" \
-            "${sps[0]}" "$tps" "$bleu" "$(nproc)"
+          printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(basename "$run")" "$beam" "$batching" "$workers" \
+            "$precision" "${sps[0]}" "$tps" "$bleu" "$(nproc)"
         fi
+      done
       done
     done
   done

@@ -20,6 +20,8 @@
 #include "models/search/constraints.h"
 #include "models/search/sampling.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -48,6 +50,35 @@ void SearchOptions::validate() const {
 }
 
 namespace {
+
+// Decoding batches of at most this many hypothesis rows (sentences x beam) run on one intra-op
+// thread: at such sizes each operator is too small to split, and waking the other threads for it at
+// every operator costs more than they add (README, Speed: a sentence at a time, and 16-line batches).
+constexpr int64_t kOneThreadRows = 96;
+
+// Sets the calling thread's OpenMP thread count to 1 for its lifetime (the count LibTorch's and
+// oneDNN's parallel regions read), through the OpenMP runtime LibTorch loaded. Not
+// torch::set_num_threads: that also resizes thread pools and empties oneDNN's kernel cache.
+class OneThreadScope {
+ public:
+  explicit OneThreadScope(bool active) {
+    static const auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+    static const auto set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    if (!active || get == nullptr || set == nullptr) return;
+    before_ = get();
+    if (before_ > 1) set(1), set_ = set;
+  }
+  ~OneThreadScope() {
+    if (set_ != nullptr) set_(before_);
+  }
+  OneThreadScope(const OneThreadScope&) = delete;
+  OneThreadScope& operator=(const OneThreadScope&) = delete;
+
+ private:
+  int before_ = 1;
+  void (*set_)(int) = nullptr;
+};
+
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
@@ -400,6 +431,8 @@ std::vector<std::vector<Hypothesis>> search_all(const SearchWorkers& workers, co
       any_prefix = any_prefix || !in.prefix.empty();
     }
     if (!any_prefix) prefixes.clear();
+    const int64_t rows = bn * (options.sampling ? 1 : options.beam_size);
+    OneThreadScope one_thread(device.is_cpu() && rows <= kOneThreadRows);
     auto out = search_batch(model, ids.to(device), lens.to(device), options, prefixes, sentence_ids);
     for (int64_t r = 0; r < bn; ++r) results[order[begin + r]] = std::move(out[r]);
   });

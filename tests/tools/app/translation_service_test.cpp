@@ -140,7 +140,8 @@ TEST_CASE("translation service: a full queue refuses, a late request expires, sh
   // Other options: they wait in the queue (2 lines) whether or not the decoder took a's line yet.
   auto b = service.submit({{sentences[1], sentences[2]}, beam(2)});
   CHECK_THROWS_AS(service.submit({{sentences[3], sentences[4]}, beam(2)}), QueueFull);
-  ServiceRequest late{{sentences[5]}, beam(1)};
+  // 2 lines: refused whether a's line still waits (1 + 2 + 2) or the decoder holds it (2 + 2).
+  ServiceRequest late{{sentences[5], sentences[4]}, beam(1)};
   late.deadline = std::chrono::steady_clock::now() - 1s;
   CHECK_THROWS_AS(service.submit(late), QueueFull);  // still full: nothing was decoded yet
 

@@ -62,13 +62,28 @@ c10::intrusive_ptr<LinearPackedParamsBase> pack_int8(const torch::Tensor& weight
   return prepack.call(q, c10::nullopt);
 }
 
+// Without VNNI, x86 int8 kernels add pairs of uint8 x int8 products in 16 bits (vpmaddubsw), which
+// saturates on large inputs: there the inputs are quantized to 7 bits instead (PyTorch's
+// reduce_range, for the same reason).
+bool reduce_input_range() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool reduce = [] {
+    __builtin_cpu_init();
+    return !(__builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni"));
+  }();
+  return reduce;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && !torch::GradMode::is_enabled()) {
     if (auto packed = find_packed(weight)) {
       const int64_t in = weight.size(1);
-      auto y = packed->apply_dynamic(x.reshape({-1, in}).contiguous(), /*reduce_range=*/false);  // [rows, out]
+      auto y = packed->apply_dynamic(x.reshape({-1, in}).contiguous(), reduce_input_range());  // [rows, out]
       if (bias.defined()) y.add_(bias);
       auto sizes = x.sizes().vec();
       sizes.back() = weight.size(0);

@@ -4,6 +4,11 @@
 //   constant:     lr * min(1, step / warmup)
 //   plateau:      lr * min(1, step / warmup) * plateau_factor^k, k = decays so far: one decay after
 //                 plateau_patience validations in a row without improvement
+//   linear:       lr * min(step / warmup, 1 - p)                   budget-aware: p in [0, 1] is the
+//   cosine:       lr * min(step / warmup, (1 + cos(pi p)) / 2)     fraction of the training budget spent
+//                 (the largest of steps / max_steps, minutes / max_minutes, epochs / max_epochs), so the
+//                 rate reaches min_lr when training stops, whichever limit stops it (Li et al. 2020,
+//                 "Budgeted Training"; Loshchilov & Hutter 2017 for the cosine).
 // After warmup the rate is floored at min_lr.
 #include <cstdint>
 #include <string>
@@ -16,8 +21,12 @@ class LrSchedule {
  public:
   explicit LrSchedule(const TrainConfig& config);
 
-  // The learning rate of update number `step` (1-based).
-  double lr(int64_t step) const;
+  // The learning rate of update number `step` (1-based); `progress` is the fraction of the training
+  // budget spent before it, in [0, 1] (read by the budget-aware schedules only).
+  double lr(int64_t step, double progress = 0) const;
+
+  // Whether lr() reads `progress` (the trainer then needs a budget: max_steps/minutes/epochs).
+  bool budgeted() const { return kind_ == "linear" || kind_ == "cosine"; }
 
   // Reports one validation (improved = the best metric got better). The plateau schedule decays
   // after plateau_patience stalled validations in a row; returns true when it decayed.

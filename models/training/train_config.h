@@ -41,7 +41,9 @@ struct TrainConfig {
     v.field("beta2", beta2, "Adam beta2", Range::probability());
     v.field("eps", eps, "Adam epsilon", Range::positive());
     v.field("weight_decay", weight_decay, "L2 (adam) or decoupled (adamw) weight decay", Range::non_negative());
-    v.field("lr_schedule", lr_schedule, "learning-rate schedule", {"inverse_sqrt", "constant", "plateau"});
+    v.field("lr_schedule", lr_schedule,
+            "learning-rate schedule (linear, cosine: down to min_lr at the end of the training budget)",
+            {"inverse_sqrt", "constant", "plateau", "linear", "cosine"});
     v.field("warmup_steps", warmup_steps, "linear warmup steps", Range::non_negative());
     v.field("plateau_factor", plateau_factor, "plateau: multiply the lr by this when validation stalls", Range::fraction());
     v.field("plateau_patience", plateau_patience, "plateau: validations without improvement before decaying",

@@ -90,6 +90,18 @@ void Trainer::prefetch(int64_t want) {
     queue_.push_back(Pending{to_device(train_.batch(cursor_++))});
 }
 
+double Trainer::progress() const {
+  double p = 0;
+  if (config_.max_steps > 0) p = std::max(p, static_cast<double>(state_.step) / static_cast<double>(config_.max_steps));
+  if (config_.max_minutes > 0)
+    p = std::max(p, (options_.dist ? dist_elapsed_ : elapsed()) / (config_.max_minutes * 60));
+  if (config_.max_epochs > 0 && plan_size_ > 0)
+    p = std::max(p, (static_cast<double>(state_.epoch - 1) +
+                     static_cast<double>(state_.batch_in_epoch) / static_cast<double>(plan_size_)) /
+                        static_cast<double>(config_.max_epochs));
+  return std::clamp(p, 0.0, 1.0);
+}
+
 std::string Trainer::eta(double elapsed_now) const {
   double best = std::numeric_limits<double>::infinity();
   const int64_t done = state_.step - start_step_;
@@ -139,10 +151,11 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
     // mean of the ranks' gradients is the gradient of the mean over all ranks' tokens. The same
     // collective sums the update's loss/token counts and the stop requests, so every rank takes
     // the same decisions (skip-or-step, stop) from the same numbers.
-    const bool time_up = config_.max_minutes > 0 && elapsed() >= config_.max_minutes * 60;
+    const double elapsed_now = elapsed();
+    const bool time_up = config_.max_minutes > 0 && elapsed_now >= config_.max_minutes * 60;
     const bool stop = options_.stop && options_.stop->load();
     std::vector<double> sums{loss_acc.item<double>(), nll_acc.item<double>(), static_cast<double>(src_total),
-                             time_up ? 1.0 : 0.0, stop ? 1.0 : 0.0};
+                             time_up ? 1.0 : 0.0, stop ? 1.0 : 0.0, elapsed_now};
     const double tokens = options_.dist->allreduce_gradients(*model_, static_cast<double>(tgt_total), &sums);
     tgt_total = std::llround(tokens);
     loss_acc.fill_(sums[0]);
@@ -150,6 +163,7 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
     src_total = std::llround(sums[2]);
     dist_time_up_ = sums[3] > 0;
     dist_stop_ = sums[4] > 0;
+    dist_elapsed_ = sums[5] / static_cast<double>(options_.dist->world_size());
   }
 
   if (loss_scaling_) {
@@ -201,7 +215,7 @@ bool Trainer::run_update(const std::vector<Batch>& batches, int64_t epoch) {
     return false;
   }
   state_.bad_steps = 0;
-  const double lr = schedule_.lr(state_.step + 1);
+  const double lr = schedule_.lr(state_.step + 1, progress());
   set_learning_rate(*optimizer_, lr);
   clip_gradients(params_, norm, config_.clip_norm);
   optimizer_->step();
@@ -295,7 +309,7 @@ void Trainer::resume() {
   schedule_.restore(state_.lr_scale, state_.lr_stalled);
   if (options_.reporter) options_.reporter->resumed(state_.step);  // keep what the checkpointed run had reported
   last_valid_step_ = last_saved_step_ = state_.step;
-  last_lr_ = schedule_.lr(std::max<int64_t>(state_.step, 1));
+  last_lr_ = schedule_.lr(std::max<int64_t>(state_.step, 1), progress());
   log("resumed from " + path + ": step " + std::to_string(state_.step) + ", epoch " + std::to_string(state_.epoch) +
       ", batch " + std::to_string(state_.batch_in_epoch) + " of the epoch");
 }

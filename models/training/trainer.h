@@ -132,6 +132,9 @@ class Trainer {
   void save(bool improved);
   void resume();
   double elapsed() const;
+  // Fraction of the training budget spent (budget-aware lr schedules): the largest of steps/max_steps,
+  // minutes/max_minutes (the ranks' mean under data parallelism) and epochs/max_epochs, in [0, 1].
+  double progress() const;
   std::string eta(double elapsed_now) const;
   std::string metric_name() const;
 
@@ -172,6 +175,7 @@ class Trainer {
   std::optional<ValidResult> last_valid_;
   bool warned_metric_ = false;
 
+  double dist_elapsed_ = 0;  // data parallel: the ranks' mean elapsed() at the last update
   // Data parallel: the stop requests agreed in the last update.
   bool dist_time_up_ = false, dist_stop_ = false;
 };

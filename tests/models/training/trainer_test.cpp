@@ -147,6 +147,40 @@ TEST_CASE("the loss goes down on a tiny task", "[training]") {
   CHECK(last < first * 0.6);
 }
 
+TEST_CASE("budget-aware schedules: the lr falls with the budget spent and ends at min_lr", "[training]") {
+  auto pairs = random_pairs(32, 10, 2, 4, 3);
+  auto lrs_for = [&](TrainConfig c) {
+    VectorBatchSource source(batches_of(pairs, 8), true, 1);  // 4 batches per epoch
+    torch::manual_seed(1);
+    MockModel m(10, 16);
+    std::vector<double> lrs;
+    TrainerOptions o;
+    o.on_update = [&](const UpdateInfo& u) { lrs.push_back(u.lr); };
+    Trainer(c, m.ptr(), source, nullptr, o).train();
+    return lrs;
+  };
+  TrainConfig c = quick_config();
+  c.lr_schedule = "linear";
+  c.warmup_steps = 0;
+  c.min_lr = 1e-6;
+  c.max_steps = 10;
+  auto by_steps = lrs_for(c);
+  REQUIRE(by_steps.size() == 10);
+  for (size_t i = 0; i < by_steps.size(); ++i)  // update i+1 runs with i of 10 updates spent
+    CHECK(by_steps[i] == Approx(c.lr * (1.0 - static_cast<double>(i) / 10.0)));
+  c.max_steps = 0;
+  c.max_epochs = 2;  // 8 updates: the epoch fraction is the budget
+  auto by_epochs = lrs_for(c);
+  REQUIRE(by_epochs.size() == 8);
+  CHECK(by_epochs[0] == Approx(c.lr));
+  CHECK(by_epochs[4] == Approx(c.lr * 0.5));
+  CHECK(by_epochs[7] == Approx(c.lr * 0.125));
+  c.lr_schedule = "cosine";
+  auto cosine = lrs_for(c);
+  CHECK(cosine[4] == Approx(c.lr * 0.5));
+  CHECK(cosine[2] > by_epochs[2]);  // above the line in the first half
+}
+
 TEST_CASE("NaN/inf losses: updates skipped and counted, too many in a row stop the run", "[training]") {
   TempDir dir("nan");
   auto pairs = random_pairs(40, kVocab, 3, 6, 7);

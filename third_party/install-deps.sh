@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       libtorch-dev libsentencepiece-dev sentencepiece libyaml-cpp-dev libcxxopts-dev catch2
-      libgloo-dev libopenblas0-pthread
+      libgloo-dev libopenblas0-pthread libdnnl-dev
       libcpp-httplib-dev nlohmann-json3-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,5 +1,7 @@
 #include "models/layers/linear.h"
 
+#include "models/layers/packed_matmul.h"
+
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/native/quantized/PackedParams.h>
 
@@ -14,11 +16,12 @@
 namespace seqzoo {
 namespace {
 
-// The packed int8 copies, by the fp32 weight they stand for. The weak reference tells a live
-// weight from a freed one whose address was reused.
+// The packed copies (int8, or fp32/bf16 in oneDNN's layout), by the weight they stand for. The weak
+// reference tells a live weight from a freed one whose address was reused.
 struct Packed {
   c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> weight;
-  c10::intrusive_ptr<LinearPackedParamsBase> params;
+  c10::intrusive_ptr<LinearPackedParamsBase> params;  // int8
+  std::shared_ptr<const PackedMatmul> dense;           // fp32 / bf16
 };
 
 struct Registry {
@@ -32,13 +35,59 @@ Registry& registry() {
   return r;
 }
 
-c10::intrusive_ptr<LinearPackedParamsBase> find_packed(const torch::Tensor& weight) {
+// A weight's packed copies (both empty when it has none).
+struct Found {
+  c10::intrusive_ptr<LinearPackedParamsBase> params;
+  std::shared_ptr<const PackedMatmul> dense;
+};
+
+Found find_packed(const torch::Tensor& weight) {
   Registry& r = registry();
   if (!r.any.load(std::memory_order_acquire)) return {};
   std::shared_lock<std::shared_mutex> lock(r.mutex);
   auto it = r.packed.find(weight.unsafeGetTensorImpl());
   if (it == r.packed.end() || it->second.weight.expired()) return {};
-  return it->second.params;
+  return {it->second.params, it->second.dense};
+}
+
+// The matrices of a unidirectional GRU or LSTM (weight_ih_l*, weight_hh_l*): their single-step
+// path (a decoder step, models/rnn/recurrent.h) multiplies through seqzoo::linear. Bidirectional
+// ones (encoders) run whole sequences in LibTorch and are not packed.
+template <typename Rnn>
+void add_rnn_weights(torch::nn::Module* m, std::vector<torch::Tensor>& weights) {
+  auto* rnn = dynamic_cast<Rnn*>(m);
+  if (rnn == nullptr || rnn->options.bidirectional()) return;
+  for (const auto& p : rnn->named_parameters(/*recurse=*/false))
+    if (p.key().rfind("weight_", 0) == 0) weights.push_back(p.value());
+}
+
+// The weight of every Linear in `model` (itself included), every embedding matrix and every
+// unidirectional RNN matrix.
+std::vector<torch::Tensor> packable_weights(torch::nn::Module& model) {
+  std::vector<torch::Tensor> weights;
+  std::vector<torch::nn::Module*> all = {&model};  // (modules(true) needs a model held by a shared_ptr)
+  for (const auto& m : model.modules(/*include_self=*/false)) all.push_back(m.get());
+  for (auto* m : all) {
+    if (auto* l = dynamic_cast<torch::nn::LinearImpl*>(m)) weights.push_back(l->weight);
+    if (auto* e = dynamic_cast<torch::nn::EmbeddingImpl*>(m)) weights.push_back(e->weight);
+    add_rnn_weights<torch::nn::GRUImpl>(m, weights);
+    add_rnn_weights<torch::nn::LSTMImpl>(m, weights);
+  }
+  return weights;
+}
+
+// Registers packed[i] for weights[i], replacing what they had, and drops entries of freed weights.
+void register_packed(const std::vector<torch::Tensor>& weights, std::vector<Packed> packed) {
+  Registry& r = registry();
+  std::unique_lock<std::shared_mutex> lock(r.mutex);
+  for (auto it = r.packed.begin(); it != r.packed.end();)
+    it = it->second.weight.expired() ? r.packed.erase(it) : std::next(it);
+  for (size_t i = 0; i < weights.size(); ++i) r.packed.insert_or_assign(weights[i].unsafeGetTensorImpl(), std::move(packed[i]));
+  r.any.store(true, std::memory_order_release);
+}
+
+c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> weak(const torch::Tensor& w) {
+  return c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr());
 }
 
 // The quantized engine that packs dynamic linear weights, or NoQEngine.
@@ -80,11 +129,20 @@ bool reduce_input_range() {
 }  // namespace
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && !torch::GradMode::is_enabled()) {
-    if (auto packed = find_packed(weight)) {
+  if (x.device().is_cpu() && !torch::GradMode::is_enabled()) {
+    const Found packed = find_packed(weight);
+    const bool dense = packed.dense && (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16);
+    const bool int8 = packed.params && x.scalar_type() == torch::kFloat32;
+    if (dense || int8) {
       const int64_t in = weight.size(1);
-      auto y = packed->apply_dynamic(x.reshape({-1, in}).contiguous(), reduce_input_range());  // [rows, out]
-      if (bias.defined()) y.add_(bias);
+      auto x2 = x.reshape({-1, in});
+      torch::Tensor y;  // [rows, out]
+      if (dense) {
+        y = packed.dense->forward(x2, bias);
+      } else {
+        y = packed.params->apply_dynamic(x2.contiguous(), reduce_input_range());
+        if (bias.defined()) y.add_(bias);
+      }
       auto sizes = x.sizes().vec();
       sizes.back() = weight.size(0);
       return y.view(sizes);
@@ -103,14 +161,24 @@ bool int8_linear_available(const torch::Device& device) {
   return device.is_cpu() && int8_engine() != at::QEngine::NoQEngine;
 }
 
+bool packed_linear_available(torch::ScalarType dtype, const torch::Device& device) {
+  return device.is_cpu() && packed_matmul_available(dtype);
+}
+
+int64_t pack_linears(torch::nn::Module& model, torch::ScalarType dtype) {
+  const auto weights = packable_weights(model);
+  for (const auto& w : weights)
+    if (!packed_linear_available(dtype, w.device()))
+      throw std::invalid_argument(std::string("packing the linear layers: ") + c10::toString(dtype) +
+                                  " products in oneDNN's layout are not available on " + w.device().str());
+  std::vector<Packed> packed;
+  for (const auto& w : weights) packed.push_back({weak(w), {}, std::make_shared<const PackedMatmul>(w, dtype)});
+  if (!weights.empty()) register_packed(weights, std::move(packed));
+  return static_cast<int64_t>(weights.size());
+}
+
 int64_t quantize_linears_int8(torch::nn::Module& model) {
-  std::vector<torch::Tensor> weights;
-  std::vector<torch::nn::Module*> all = {&model};  // (modules(true) needs a model held by a shared_ptr)
-  for (const auto& m : model.modules(/*include_self=*/false)) all.push_back(m.get());
-  for (auto* m : all) {
-    if (auto* l = dynamic_cast<torch::nn::LinearImpl*>(m)) weights.push_back(l->weight);
-    if (auto* e = dynamic_cast<torch::nn::EmbeddingImpl*>(m)) weights.push_back(e->weight);
-  }
+  const auto weights = packable_weights(model);
   for (const auto& w : weights)
     if (!w.device().is_cpu())
       throw std::invalid_argument("int8: the model is on " + w.device().str() + "; int8 products run on the CPU");
@@ -121,15 +189,8 @@ int64_t quantize_linears_int8(torch::nn::Module& model) {
   // The engine is global state of LibTorch; a packed weight keeps the engine it was packed for.
   at::globalContext().setQEngine(int8_engine());
   std::vector<Packed> packed;
-  for (const auto& w : weights) packed.push_back({c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(
-                                                      w.getIntrusivePtr()),
-                                                  pack_int8(w)});
-  Registry& r = registry();
-  std::unique_lock<std::shared_mutex> lock(r.mutex);
-  for (auto it = r.packed.begin(); it != r.packed.end();)  // entries of freed weights
-    it = it->second.weight.expired() ? r.packed.erase(it) : std::next(it);
-  for (size_t i = 0; i < weights.size(); ++i) r.packed.insert_or_assign(weights[i].unsafeGetTensorImpl(), std::move(packed[i]));
-  r.any.store(true, std::memory_order_release);
+  for (const auto& w : weights) packed.push_back({weak(w), pack_int8(w), {}});
+  register_packed(weights, std::move(packed));
   return static_cast<int64_t>(weights.size());
 }
 

@@ -8,9 +8,13 @@
 // makes small fp32 products slow on CPU: BLAS repacks the whole weight matrix at every call, which
 // for the 8k-word output layer at a beam of 5 rows costs far more than the arithmetic.
 //
-// Only weights packed by quantize_linears_int8 take the int8 path, and only outside autograd (no
-// gradient mode): training and unquantized models compute in floating point exactly as
-// torch::nn::Linear does.
+// The same packing in floating point (pack_linears: fp32, or bf16 on CPUs with native bf16) keeps a
+// copy of each weight in oneDNN's blocked layout (models/layers/packed_matmul.h) and multiplies
+// through it: no repacking per call, the arithmetic of the type.
+//
+// Only weights packed by quantize_linears_int8 or pack_linears take those paths, and only outside
+// autograd (no gradient mode): training and unpacked models compute exactly as torch::nn::Linear
+// does.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -27,8 +31,18 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
 // packs dynamic linear weights (oneDNN or FBGEMM).
 bool int8_linear_available(const torch::Device& device);
 
-// Packs an int8 copy of the weight of every Linear in `model` (itself included) and of every
-// embedding matrix (a tied output layer multiplies by one); the fp32 weights stay, unchanged.
+// Whether pack_linears can pack for `dtype` (kFloat32 or kBFloat16) on `device`: a CPU, seqzoo built
+// with oneDNN, and for bf16 a CPU with native bf16.
+bool packed_linear_available(torch::ScalarType dtype, const torch::Device& device);
+
+// Packs a `dtype` copy of the weight of every Linear in `model` (itself included), of every
+// embedding matrix and of every unidirectional GRU/LSTM matrix into oneDNN's layout; the weights stay, unchanged. Returns the number of
+// matrices packed. std::invalid_argument when not available. Replaces an int8 copy and vice versa.
+int64_t pack_linears(torch::nn::Module& model, torch::ScalarType dtype);
+
+// Packs an int8 copy of the weight of every Linear in `model` (itself included), of every
+// embedding matrix (a tied output layer multiplies by one) and of every unidirectional GRU/LSTM
+// matrix (a decoder step multiplies by them, models/rnn/recurrent.h); the fp32 weights stay, unchanged.
 // Returns the number of matrices packed. std::invalid_argument when int8 is not available for the
 // model's device. Packing again replaces the copies (after the weights were changed).
 int64_t quantize_linears_int8(torch::nn::Module& model);

@@ -1,5 +1,7 @@
 #include "models/rnn/recurrent.h"
 
+#include "models/layers/linear.h"
+
 #include <stdexcept>
 #include <vector>
 
@@ -28,10 +30,58 @@ RecurrentImpl::RecurrentImpl(const std::string& cell, int64_t input_dim, int64_t
   } else {
     throw std::invalid_argument("model.rnn.cell: unknown cell '" + cell + "' (known: lstm, gru)");
   }
+  if (directions_ == 1) {
+    auto params = lstm ? lstm->named_parameters(false) : gru->named_parameters(false);
+    for (int64_t l = 0; l < layers; ++l) {
+      const auto suffix = "_l" + std::to_string(l);
+      cell_params_.push_back({params["weight_ih" + suffix], params["weight_hh" + suffix],
+                              params["bias_ih" + suffix], params["bias_hh" + suffix]});
+    }
+  }
+}
+
+std::tuple<torch::Tensor, RnnStates> RecurrentImpl::cell_step(const torch::Tensor& x,
+                                                              const RnnStates& init) {
+  // LibTorch's GRUCell and LSTMCell (aten/src/ATen/native/RNN.cpp), operation for operation; the
+  // input product comes first as there (pre_compute_input). Cho et al. 2014 (GRU), Hochreiter &
+  // Schmidhuber 1997 with the forget gate of Gers et al. 2000 (LSTM).
+  const int64_t n = x.size(0);
+  std::vector<torch::Tensor> hs, cs;
+  torch::Tensor input = x;  // [N,I] for the first layer, [N,H] above
+  for (size_t l = 0; l < cell_params_.size(); ++l) {
+    const auto& p = cell_params_[l];
+    torch::Tensor h = init.h.defined() ? init.h[l] : torch::zeros({n, hidden_dim_}, x.options());
+    auto igates = seqzoo::linear(input, p[0], p[2]);  // [N,gates*H]
+    if (lstm) {
+      torch::Tensor c = init.c.defined() ? init.c[l] : torch::zeros({n, hidden_dim_}, x.options());
+      auto gates = seqzoo::linear(h, p[1], p[3]).add_(igates);
+      auto chunked = gates.unsafe_chunk(4, 1);
+      auto in_gate = chunked[0].sigmoid_();
+      auto forget_gate = chunked[1].sigmoid_();
+      auto cell_gate = chunked[2].tanh_();
+      auto out_gate = chunked[3].sigmoid_();
+      auto cy = (forget_gate * c).add_(in_gate * cell_gate);
+      input = out_gate * cy.tanh();
+      cs.push_back(cy);
+    } else {
+      auto i = igates.unsqueeze(0).chunk(3, 2);
+      auto g = seqzoo::linear(h, p[1], p[3]).unsqueeze(0).chunk(3, 2);
+      auto reset_gate = g[0].add_(i[0]).sigmoid_();
+      auto update_gate = g[1].add_(i[1]).sigmoid_();
+      auto new_gate = i[2].add(g[2].mul_(reset_gate)).tanh_();
+      input = (h - new_gate).mul_(update_gate).add_(new_gate).squeeze(0);
+    }
+    hs.push_back(input);
+  }
+  RnnStates states{torch::stack(hs, 0), lstm ? torch::stack(cs, 0) : torch::Tensor()};
+  return {input.unsqueeze(1), states};  // [N,1,H]
 }
 
 std::tuple<torch::Tensor, RnnStates> RecurrentImpl::forward(const torch::Tensor& x,
                                                             const RnnStates& init) {
+  if (x.dim() == 3 && x.size(1) == 1 && !cell_params_.empty() && !is_training() &&
+      !torch::GradMode::is_enabled())
+    return cell_step(x.select(1, 0), init);
   if (lstm) {
     torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
     if (init.h.defined()) hx = std::make_tuple(init.h, init.c);

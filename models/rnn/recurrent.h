@@ -2,8 +2,10 @@
 // Stacked LSTM or GRU (batch-first) behind one interface, and the RNN families' initialisation.
 #include <torch/torch.h>
 
+#include <array>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace seqzoo {
 
@@ -22,6 +24,10 @@ class RecurrentImpl : public torch::nn::Module {
 
   // x [N,T,I]; init: states as above, or undefined tensors for zeros.
   // Returns outputs [N,T,dirs*H] (top layer) and the final states.
+  // A single time step of a unidirectional RNN outside autograd and training (a decoder step) runs
+  // the cells here, layer by layer, with LibTorch's own cell arithmetic in its order, and the
+  // products through seqzoo::linear, so weights packed for inference (pack_linears,
+  // quantize_linears_int8) serve them; unpacked, the result is LibTorch's to the bit.
   std::tuple<torch::Tensor, RnnStates> forward(const torch::Tensor& x, const RnnStates& init = {});
 
   // Padded input x [N,T,I] with true lengths [N] (any device; 1 <= len <= T): runs on a packed
@@ -39,7 +45,12 @@ class RecurrentImpl : public torch::nn::Module {
   torch::nn::GRU gru{nullptr};
 
  private:
+  // One time step: x [N,I] -> top output [N,H] and the new states (see forward()).
+  std::tuple<torch::Tensor, RnnStates> cell_step(const torch::Tensor& x, const RnnStates& init);
+
   int64_t hidden_dim_, layers_, directions_;
+  // Per layer: weight_ih, weight_hh, bias_ih, bias_hh (torch's parameters, shared handles).
+  std::vector<std::array<torch::Tensor, 4>> cell_params_;
 };
 TORCH_MODULE(Recurrent);
 

@@ -116,8 +116,17 @@ void set_precision(LoadedModel& run, const std::string& precision) {
   check_precision(precision);
   if (precision == "bf16" && !autocast_dtype(precision, run.device)) {
     std::cerr << "seqzoo: note: --precision bf16 needs native bf16 (CUDA, or a CPU with AVX512-BF16): decoding in fp32\n";
-    run.precision = "fp32";
+    set_precision(run, "fp32");
     return;
+  }
+  // fp32 and bf16: the linear layers' weights packed once in oneDNN's layout where it is available
+  // (models/layers/packed_matmul.h); else LibTorch's products.
+  if (precision != "int8") {
+    const auto dtype = precision == "bf16" ? torch::kBFloat16 : torch::kFloat32;
+    if (packed_linear_available(dtype, run.device)) {
+      pack_linears(*run.model, dtype);
+      for (auto& replica : run.replicas) pack_linears(*replica, dtype);
+    }
   }
   if (precision == "int8") {
     if (!int8_linear_available(run.device)) {

@@ -24,7 +24,9 @@ struct LoadedModel {
   int64_t threads_each = 0;
   // The precision of the decoders' matrix products: "fp32"; "bf16" (autocast: the weights, layer
   // norms, softmaxes and scores stay fp32) on CUDA or a CPU with native bf16; "int8" (dynamic
-  // quantization of the linear layers, models/layers/linear.h) on the CPU. Set by set_precision.
+  // quantization of the linear layers, models/layers/linear.h) on the CPU. On a CPU, fp32 and bf16
+  // linear layers multiply through weights packed once in oneDNN's layout when seqzoo was built
+  // with oneDNN (models/layers/packed_matmul.h). Set by set_precision.
   std::string precision = "fp32";
 
   // model and its replicas as the search's workers.
@@ -44,7 +46,8 @@ LoadedModel load_ensemble(const std::vector<std::string>& run_dirs, const std::v
                           const std::string& checkpoint, const torch::Device& device);
 // Throws std::invalid_argument unless precision is "fp32", "bf16" or "int8".
 void check_precision(const std::string& precision);
-// Sets run.precision (checked as above); int8 packs the int8 weights of run.model and its replicas.
+// Sets run.precision (checked as above) and packs the weights of run.model and its replicas for it
+// (int8; fp32 and bf16 where oneDNN is available).
 // bf16 where the device has no native bf16 (a CPU without AVX512-BF16), and int8 where LibTorch has
 // no quantized engine or on CUDA, stay fp32, with a note on stderr.
 void set_precision(LoadedModel& run, const std::string& precision);

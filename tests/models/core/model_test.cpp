@@ -294,6 +294,29 @@ TEST_CASE("model contract: with int8 linear layers forward and step stay close t
   }
 }
 
+TEST_CASE("model contract: with packed fp32 and bf16 linear layers forward and step stay close", "[models][contract]") {
+  for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    if (!packed_linear_available(dtype, torch::kCPU)) {
+      WARN("skipped " << c10::toString(dtype) << ": no packed products on this build or CPU");
+      continue;
+    }
+    const double tolerance = dtype == torch::kFloat32 ? 1e-4 : 0.25;  // bf16: 8-bit mantissa inputs
+    for (const auto& s : subjects()) DYNAMIC_SECTION(s.name << " " << c10::toString(dtype)) {
+      torch::manual_seed(1);
+      auto model = build(s);
+      torch::NoGradGuard no_grad;
+      auto batch = random_batch({5, 3, 7, 1}, {4, 6, 2, 5}, s);
+      auto fp32 = torch::log_softmax(model->forward(batch), -1);
+      CHECK(pack_linears(*model, dtype) > 0);
+      auto packed = torch::log_softmax(model->forward(batch), -1);
+      const double diff = max_diff(packed, fp32);
+      if (dtype == torch::kBFloat16) CHECK(diff > 0);  // the bf16 products ran
+      CHECK(diff < tolerance);
+      CHECK(max_diff(run_steps(*model, batch).log_probs, fp32) < tolerance);
+    }
+  }
+}
+
 // --- (2) padding ---------------------------------------------------------------------------------
 
 TEST_CASE("model contract: padding never changes a sentence's result", "[models][contract]") {

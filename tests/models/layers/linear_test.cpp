@@ -1,5 +1,5 @@
 // models/layers/linear: the floating-point path is torch::nn::Linear's, to the bit; a model's int8
-// copies are used for it alone, outside autograd, close to the fp32 product.
+// and packed fp32/bf16 copies are used for it alone, outside autograd, close to the fp32 product.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
@@ -87,5 +87,45 @@ TEST_CASE("linear: a freed model's int8 copies never reach a new one", "[models]
     gone.reset();
     TwoLayers fresh;  // may reuse the freed addresses
     CHECK(torch::equal(linear(fresh.a, x), fresh.a->forward(x)));
+  }
+}
+
+TEST_CASE("linear: packed fp32 and bf16 copies serve the packed model alone, outside autograd", "[models][layers]") {
+  for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    if (!packed_linear_available(dtype, torch::kCPU)) {
+      WARN("skipped " << c10::toString(dtype) << ": no packed products on this build or CPU");
+      continue;
+    }
+    INFO(c10::toString(dtype));
+    const double tolerance = dtype == torch::kFloat32 ? 1e-5 : 0.02;  // relative to the largest output
+    torch::manual_seed(5);
+    TwoLayers model, other;
+    auto x = torch::randn({3, 4, 32});
+    torch::NoGradGuard no_grad;
+    auto fp32_a = model.a->forward(x);
+    auto fp32_b = model.b->forward(fp32_a);
+    auto fp32_tied = seqzoo::linear(fp32_b, model.e->weight);
+    CHECK(pack_linears(model, dtype) == 3);
+    auto a = linear(model.a, x);
+    REQUIRE(a.sizes() == fp32_a.sizes());
+    CHECK(a.scalar_type() == torch::kFloat32);
+    CHECK(max_diff(a, fp32_a) <= tolerance * fp32_a.abs().max().item<double>());
+    if (dtype == torch::kBFloat16) CHECK(max_diff(a, fp32_a) > 0);  // the bf16 product ran
+    CHECK(max_diff(linear(model.b, fp32_a), fp32_b) <= tolerance * fp32_b.abs().max().item<double>());
+    auto tied = seqzoo::linear(fp32_b, model.e->weight);
+    REQUIRE(tied.sizes() == torch::IntArrayRef({3, 4, 40}));
+    CHECK(max_diff(tied, fp32_tied) <= tolerance * fp32_tied.abs().max().item<double>());
+    CHECK(torch::equal(linear(other.a, x), other.a->forward(x)));
+    {
+      torch::AutoGradMode grad(true);  // training: LibTorch's product, with gradients
+      auto y = linear(model.a, x.clone().requires_grad_());
+      CHECK(y.requires_grad());
+      CHECK(torch::equal(y.detach(), fp32_a));
+    }
+    if (int8_linear_available(torch::kCPU)) {  // one packed copy per weight: the last one asked for
+      CHECK(quantize_linears_int8(model) == 3);
+      CHECK(pack_linears(model, dtype) == 3);
+      CHECK(max_diff(linear(model.a, x), fp32_a) <= tolerance * fp32_a.abs().max().item<double>());
+    }
   }
 }

@@ -1,0 +1,159 @@
+#include "models/layers/packed_matmul.h"
+
+#include <stdexcept>
+#include <string>
+
+#if defined(SEQZOO_HAVE_DNNL)
+#include <oneapi/dnnl/dnnl.hpp>
+#if DNNL_VERSION_MAJOR == 2
+#define SEQZOO_PACKED_MATMUL 1
+#endif
+#endif
+
+#if defined(SEQZOO_PACKED_MATMUL)
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#endif
+
+namespace seqzoo {
+
+#if defined(SEQZOO_PACKED_MATMUL)
+
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+// Primitives kept per packed matrix; beyond this many row counts the cache starts again.
+constexpr size_t kMaxPrimitives = 256;
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dt dnnl_type(torch::ScalarType t) {
+  if (t == torch::kFloat32) return dt::f32;
+  if (t == torch::kBFloat16) return dt::bf16;
+  throw std::invalid_argument(std::string("packed matmul: no packed layout for ") + c10::toString(t));
+}
+
+bool native_bf16() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;
+}
+
+}  // namespace
+
+struct PackedMatmul::Impl {
+  int64_t in = 0, out = 0;
+  dt type = dt::f32;
+  dnnl::memory::desc weights_md;  // [in, out] in the kernels' blocked layout
+  dnnl::memory weights;
+  struct Entry {
+    dnnl::memory::desc src, dst, bias;
+    dnnl::matmul primitive;
+  };
+  mutable std::shared_mutex mutex;
+  mutable std::unordered_map<int64_t, std::shared_ptr<const Entry>> primitives;  // key: rows * 2 + has_bias
+
+  dnnl::matmul::primitive_desc describe(int64_t rows, bool bias, const dnnl::memory::desc& wmd) const {
+    dnnl::memory::desc src({rows, in}, type, tag::ab), dst({rows, out}, dt::f32, tag::ab);
+    if (!bias) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, dst), cpu_engine());
+    dnnl::memory::desc b({1, out}, dt::f32, tag::ab);
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, b, dst), cpu_engine());
+  }
+
+  std::shared_ptr<const Entry> entry(int64_t rows, bool bias) const {
+    const int64_t key = rows * 2 + (bias ? 1 : 0);
+    {
+      std::shared_lock<std::shared_mutex> lock(mutex);
+      auto it = primitives.find(key);
+      if (it != primitives.end()) return it->second;
+    }
+    // The weights' layout is fixed (packed once): each row count gets a kernel that reads it.
+    auto pd = describe(rows, bias, weights_md);
+    auto e = std::make_shared<Entry>();
+    e->src = pd.src_desc();
+    e->dst = pd.dst_desc();
+    if (bias) e->bias = pd.bias_desc();
+    e->primitive = dnnl::matmul(pd);
+    std::unique_lock<std::shared_mutex> lock(mutex);
+    if (primitives.size() >= kMaxPrimitives) primitives.clear();
+    return primitives.emplace(key, std::move(e)).first->second;
+  }
+};
+
+bool packed_matmul_available(torch::ScalarType dtype) {
+  if (dtype == torch::kFloat32) return true;
+  if (dtype == torch::kBFloat16) return native_bf16();
+  return false;
+}
+
+PackedMatmul::PackedMatmul(const torch::Tensor& weight, torch::ScalarType dtype)
+    : impl_(std::make_unique<Impl>()), dtype_(dtype) {
+  if (!packed_matmul_available(dtype))
+    throw std::invalid_argument(std::string("packed matmul: ") + c10::toString(dtype) +
+                                " products are not available on this CPU");
+  if (weight.dim() != 2 || !weight.device().is_cpu() || !weight.is_floating_point())
+    throw std::invalid_argument("packed matmul: the weight must be a 2-d floating-point CPU tensor");
+  Impl& m = *impl_;
+  m.out = weight.size(0);
+  m.in = weight.size(1);
+  m.type = dnnl_type(dtype);
+  // The layout the kernels prefer for a typical decoding row count; every row count reads it.
+  m.weights_md = m.describe(32, false, dnnl::memory::desc({m.in, m.out}, m.type, tag::any)).weights_desc();
+  auto w = weight.detach().to(dtype).contiguous();  // [out, in] = Wᵀ [in, out] with strides (1, in)
+  dnnl::memory plain(dnnl::memory::desc({m.in, m.out}, m.type, dnnl::memory::dims{1, m.in}), cpu_engine(),
+                     w.data_ptr());
+  m.weights = dnnl::memory(m.weights_md, cpu_engine());
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(plain, m.weights).execute(stream, plain, m.weights);
+  stream.wait();
+}
+
+PackedMatmul::~PackedMatmul() = default;
+
+torch::Tensor PackedMatmul::forward(const torch::Tensor& x, const torch::Tensor& bias) const {
+  const Impl& m = *impl_;
+  if (x.dim() != 2 || x.size(1) != m.in)
+    throw std::invalid_argument("packed matmul: input [rows, " + std::to_string(m.in) + "] expected");
+  const int64_t rows = x.size(0);
+  auto out = torch::empty({rows, m.out}, x.options().dtype(torch::kFloat32));
+  if (rows == 0) return out;
+  auto src = x.to(dtype_).contiguous();
+  torch::Tensor b;
+  if (bias.defined()) b = bias.to(torch::kFloat32).contiguous();
+  auto e = m.entry(rows, b.defined());
+  thread_local dnnl::stream stream(cpu_engine());
+  dnnl::memory src_mem(e->src, cpu_engine(), src.data_ptr());
+  dnnl::memory dst_mem(e->dst, cpu_engine(), out.data_ptr());
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, m.weights}, {DNNL_ARG_DST, dst_mem}};
+  if (b.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias, cpu_engine(), b.data_ptr()));
+  e->primitive.execute(stream, args);
+  stream.wait();
+  return out;
+}
+
+#else  // built without oneDNN 2.x
+
+struct PackedMatmul::Impl {};
+
+bool packed_matmul_available(torch::ScalarType) { return false; }
+
+PackedMatmul::PackedMatmul(const torch::Tensor&, torch::ScalarType dtype) : dtype_(dtype) {
+  throw std::invalid_argument("packed matmul: seqzoo was built without oneDNN 2.x (Debian: libdnnl-dev)");
+}
+
+PackedMatmul::~PackedMatmul() = default;
+
+torch::Tensor PackedMatmul::forward(const torch::Tensor&, const torch::Tensor&) const {
+  throw std::logic_error("packed matmul: built without oneDNN");
+}
+
+#endif
+
+}  // namespace seqzoo

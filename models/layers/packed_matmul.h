@@ -1,0 +1,44 @@
+#pragma once
+// y = x Wᵀ + b for inference, through oneDNN's matmul with W reordered once, at load, into the
+// blocked layout its kernels read.
+//
+// Why: LibTorch's fp32 products go to BLAS, which repacks the whole weight matrix at every call.
+// At the row counts of decoding (a beam of 5 rows, a few dozen sentences) that copy costs more
+// than the arithmetic: for the 8k-word output layer it is most of a decoder step. A weight packed
+// once is only read. bf16 weights (on CPUs with native bf16) halve what is read again.
+//
+// One primitive per row count is created on first use and kept (oneDNN compiles a kernel per
+// shape); the cache is bounded. Thread-safe: several threads may call forward() at once.
+// Available when seqzoo was built with oneDNN 2.x (Debian: libdnnl-dev, the library LibTorch
+// itself uses); otherwise packed_matmul_available() is false and nothing here is used.
+#include <torch/torch.h>
+
+#include <memory>
+
+namespace seqzoo {
+
+// Whether PackedMatmul can be built for `dtype` (kFloat32, or kBFloat16 on a CPU with native bf16).
+bool packed_matmul_available(torch::ScalarType dtype);
+
+class PackedMatmul {
+ public:
+  // weight [out, in] (any floating dtype, copied: later changes to it are not seen); dtype of the
+  // packed copy: kFloat32 or kBFloat16. std::invalid_argument when not available.
+  PackedMatmul(const torch::Tensor& weight, torch::ScalarType dtype);
+  ~PackedMatmul();
+  PackedMatmul(const PackedMatmul&) = delete;
+  PackedMatmul& operator=(const PackedMatmul&) = delete;
+
+  // x [rows, in] (any floating dtype; converted to the packed dtype), bias [out] fp32 or undefined
+  // -> [rows, out] fp32.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias) const;
+
+  torch::ScalarType dtype() const { return dtype_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  torch::ScalarType dtype_;
+};
+
+}  // namespace seqzoo

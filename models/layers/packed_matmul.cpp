@@ -28,6 +28,11 @@ using dt = dnnl::memory::data_type;
 // Primitives kept per packed matrix; beyond this many row counts the cache starts again.
 constexpr size_t kMaxPrimitives = 256;
 
+// The row count a primitive is built for: exact up to 32 rows (a decoder step of a few sentences),
+// above that rounded up to a multiple of 16 (the extra rows are zeros, their results dropped), so
+// that the varying batch shapes of a server or a batched search share a few kernels.
+int64_t padded_rows(int64_t rows) { return rows <= 32 ? rows : (rows + 15) / 16 * 16; }
+
 const dnnl::engine& cpu_engine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
@@ -121,12 +126,19 @@ torch::Tensor PackedMatmul::forward(const torch::Tensor& x, const torch::Tensor&
   if (x.dim() != 2 || x.size(1) != m.in)
     throw std::invalid_argument("packed matmul: input [rows, " + std::to_string(m.in) + "] expected");
   const int64_t rows = x.size(0);
-  auto out = torch::empty({rows, m.out}, x.options().dtype(torch::kFloat32));
-  if (rows == 0) return out;
-  auto src = x.to(dtype_).contiguous();
+  if (rows == 0) return torch::empty({0, m.out}, x.options().dtype(torch::kFloat32));
+  const int64_t padded = padded_rows(rows);
+  auto out = torch::empty({padded, m.out}, x.options().dtype(torch::kFloat32));
+  torch::Tensor src;
+  if (padded == rows) {
+    src = x.to(dtype_).contiguous();
+  } else {
+    src = torch::zeros({padded, m.in}, x.options().dtype(dtype_));
+    src.narrow(0, 0, rows).copy_(x);
+  }
   torch::Tensor b;
   if (bias.defined()) b = bias.to(torch::kFloat32).contiguous();
-  auto e = m.entry(rows, b.defined());
+  auto e = m.entry(padded, b.defined());
   thread_local dnnl::stream stream(cpu_engine());
   dnnl::memory src_mem(e->src, cpu_engine(), src.data_ptr());
   dnnl::memory dst_mem(e->dst, cpu_engine(), out.data_ptr());
@@ -135,7 +147,7 @@ torch::Tensor PackedMatmul::forward(const torch::Tensor& x, const torch::Tensor&
   if (b.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias, cpu_engine(), b.data_ptr()));
   e->primitive.execute(stream, args);
   stream.wait();
-  return out;
+  return padded == rows ? out : out.narrow(0, 0, rows);  // leading rows of a row-major matrix: contiguous
 }
 
 #else  // built without oneDNN 2.x

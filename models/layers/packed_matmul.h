@@ -7,8 +7,8 @@
 // than the arithmetic: for the 8k-word output layer it is most of a decoder step. A weight packed
 // once is only read. bf16 weights (on CPUs with native bf16) halve what is read again.
 //
-// One primitive per row count is created on first use and kept (oneDNN compiles a kernel per
-// shape); the cache is bounded. Thread-safe: several threads may call forward() at once.
+// One primitive per row count (exact up to 32 rows, then in steps of 16: padded with zero rows)
+// is created on first use and kept (oneDNN compiles a kernel per shape); the cache is bounded. Thread-safe: several threads may call forward() at once.
 // Available when seqzoo was built with oneDNN 2.x (Debian: libdnnl-dev, the library LibTorch
 // itself uses); otherwise packed_matmul_available() is false and nothing here is used.
 #include <torch/torch.h>

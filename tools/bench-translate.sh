@@ -3,7 +3,8 @@
 # batched (all 1,000 sentences) and one sentence at a time (the first SINGLE_LINES, default 200), for
 # each number of workers in WORKERS (default "1") and each --precision in PRECISIONS (default "fp32");
 # prints sentences/s and target tokens/s, then the time from start to the first translation (the
-# median of 3 starts).
+# median of 3 starts) beside the start of `seqzoo-translate --help` (LibTorch loaded, no model: the
+# floor of a start).
 #   [BUILDS="build ../old/build"] [WORKERS="1 2"] [BEAMS="1 5"] [MODES="batched single"] \
 #     [PRECISIONS="fp32 bf16 int8"] \
 #     bash tools/bench-translate.sh RUN_DIR [RUN_DIR...]
@@ -74,19 +75,25 @@ for run in "$@"; do
   done
 done
 
-# Start to first translation: one line through seqzoo-translate, the median of 3 starts per build.
+# Start to first translation: one line through seqzoo-translate, the median of 3 starts per build;
+# beside it the median of 3 starts of `seqzoo-translate --help` (the same program loading LibTorch
+# and its libraries, no model).
+median3() {  # median3 CMD...: the median wall time of 3 runs of CMD (stdin: this script's $line)
+  local times=() start end
+  for _ in 1 2 3; do
+    start=$(date +%s.%N)
+    "$@" <<<"$line" >/dev/null
+    end=$(date +%s.%N)
+    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
+}
 echo
-printf '| run | build | first translation (s, median of 3) |\n|---|---|---|\n'
+printf '| run | build | first translation (s, median of 3) | --help, no model (s, median of 3) |\n|---|---|---|---|\n'
 for run in "$@"; do
   line=$(head -n 1 "$data/test_2016_flickr.$(lang "$run" src_lang)")
   for b in "${builds[@]}"; do
-    times=()
-    for _ in 1 2 3; do
-      start=$(date +%s.%N)
-      "$b/seqzoo-translate" --run "$run" <<<"$line" >/dev/null
-      end=$(date +%s.%N)
-      times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')")
-    done
-    printf '| %s | %s | %s |\n' "$(basename "$run")" "$b" "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)"
+    printf '| %s | %s | %s | %s |\n' "$(basename "$run")" "$b" "$(median3 "$b/seqzoo-translate" --run "$run")" \
+      "$(median3 "$b/seqzoo-translate" --help)"
   done
 done

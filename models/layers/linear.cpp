@@ -20,8 +20,8 @@ namespace {
 // reference tells a live weight from a freed one whose address was reused.
 struct Packed {
   c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> weight;
-  c10::intrusive_ptr<LinearPackedParamsBase> params;  // int8
-  std::shared_ptr<const PackedMatmul> dense;           // fp32 / bf16
+  c10::intrusive_ptr<LinearPackedParamsBase> params;  // int8 in LibTorch's quantized engine
+  std::shared_ptr<const PackedMatmul> dense;           // fp32 / bf16 / int8 in oneDNN's layout
 };
 
 struct Registry {
@@ -131,7 +131,8 @@ bool reduce_input_range() {
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (x.device().is_cpu() && !torch::GradMode::is_enabled()) {
     const Found packed = find_packed(weight);
-    const bool dense = packed.dense && (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16);
+    const bool dense = packed.dense && (x.scalar_type() == torch::kFloat32 ||
+                                        (x.scalar_type() == torch::kBFloat16 && packed.dense->dtype() != torch::kInt8));
     const bool int8 = packed.params && x.scalar_type() == torch::kFloat32;
     if (dense || int8) {
       const int64_t in = weight.size(1);
@@ -158,7 +159,7 @@ torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x)
 torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) { return linear(*layer, x); }
 
 bool int8_linear_available(const torch::Device& device) {
-  return device.is_cpu() && int8_engine() != at::QEngine::NoQEngine;
+  return device.is_cpu() && (packed_matmul_available(torch::kInt8) || int8_engine() != at::QEngine::NoQEngine);
 }
 
 bool packed_linear_available(torch::ScalarType dtype, const torch::Device& device) {
@@ -182,14 +183,19 @@ int64_t quantize_linears_int8(torch::nn::Module& model) {
   for (const auto& w : weights)
     if (!w.device().is_cpu())
       throw std::invalid_argument("int8: the model is on " + w.device().str() + "; int8 products run on the CPU");
-  if (int8_engine() == at::QEngine::NoQEngine)
+  // oneDNN's int8 matmul directly where the CPU has VNNI: weights packed once, inputs quantized
+  // per row at each call; else LibTorch's quantized engine.
+  const bool direct = packed_matmul_available(torch::kInt8);
+  if (!direct && int8_engine() == at::QEngine::NoQEngine)
     throw std::invalid_argument(
         "int8: this LibTorch has no quantized engine for dynamic linear layers (oneDNN or FBGEMM)");
   if (weights.empty()) return 0;
   // The engine is global state of LibTorch; a packed weight keeps the engine it was packed for.
-  at::globalContext().setQEngine(int8_engine());
+  if (!direct) at::globalContext().setQEngine(int8_engine());
   std::vector<Packed> packed;
-  for (const auto& w : weights) packed.push_back({weak(w), pack_int8(w), {}});
+  for (const auto& w : weights)
+    packed.push_back(direct ? Packed{weak(w), {}, std::make_shared<const PackedMatmul>(w, torch::kInt8)}
+                            : Packed{weak(w), pack_int8(w), {}});
   register_packed(weights, std::move(packed));
   return static_cast<int64_t>(weights.size());
 }

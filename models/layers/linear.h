@@ -1,16 +1,16 @@
 #pragma once
-// y = x Wᵀ + b as every family computes it, with an optional int8 copy of W for inference.
+// y = x Wᵀ + b as every family computes it, with optional inference copies of W packed once.
+//
+// Why packed copies: BLAS repacks the whole weight matrix at every call, which for the 8k-word
+// output layer at a beam of 5 rows costs far more than the arithmetic. pack_linears keeps a copy of
+// each weight in oneDNN's blocked layout (models/layers/packed_matmul.h), fp32 or bf16 (CPUs with
+// native bf16), and multiplies through it: no repacking per call, the arithmetic of the type.
 //
 // int8 is dynamic quantization (as PyTorch's quantize_dynamic and CTranslate2's int8): each weight
-// matrix is stored once in int8 with one symmetric scale per output row (max |w| / 127), packed for
-// the quantized engine (oneDNN on x86), and each call quantizes its input on the fly (one affine
-// uint8 scale per call), multiplies in integers and rescales to fp32. The packed copy avoids what
-// makes small fp32 products slow on CPU: BLAS repacks the whole weight matrix at every call, which
-// for the 8k-word output layer at a beam of 5 rows costs far more than the arithmetic.
-//
-// The same packing in floating point (pack_linears: fp32, or bf16 on CPUs with native bf16) keeps a
-// copy of each weight in oneDNN's blocked layout (models/layers/packed_matmul.h) and multiplies
-// through it: no repacking per call, the arithmetic of the type.
+// matrix is stored once in int8 with one symmetric scale per output row (max |w| / 127), and each
+// call quantizes its input on the fly, multiplies in integers and rescales to fp32. On CPUs with
+// VNNI it runs through the same oneDNN packing (one symmetric scale per input row); elsewhere
+// through LibTorch's quantized engine (oneDNN or FBGEMM; one affine uint8 scale per call).
 //
 // Only weights packed by quantize_linears_int8 or pack_linears take those paths, and only outside
 // autograd (no gradient mode): training and unpacked models compute exactly as torch::nn::Linear
@@ -27,8 +27,8 @@ torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x);
 // The same with an explicit weight [out, in] and an optional bias [out] (a tied output layer).
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
 
-// Whether int8 products can run on `device`: a CPU, and a LibTorch with a quantized engine that
-// packs dynamic linear weights (oneDNN or FBGEMM).
+// Whether int8 products can run on `device`: a CPU, with VNNI and seqzoo built with oneDNN, or a
+// LibTorch with a quantized engine that packs dynamic linear weights (oneDNN or FBGEMM).
 bool int8_linear_available(const torch::Device& device);
 
 // Whether pack_linears can pack for `dtype` (kFloat32 or kBFloat16) on `device`: a CPU, seqzoo built

@@ -11,6 +11,10 @@
 #endif
 
 #if defined(SEQZOO_PACKED_MATMUL)
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
@@ -41,6 +45,7 @@ const dnnl::engine& cpu_engine() {
 dt dnnl_type(torch::ScalarType t) {
   if (t == torch::kFloat32) return dt::f32;
   if (t == torch::kBFloat16) return dt::bf16;
+  if (t == torch::kInt8) return dt::s8;
   throw std::invalid_argument(std::string("packed matmul: no packed layout for ") + c10::toString(t));
 }
 
@@ -50,6 +55,34 @@ bool native_bf16() {
   return (isa & bf16) == bf16;
 }
 
+// int8 products with VNNI (vpdpbusd: 4 int8 products summed into int32 without overflow).
+bool native_int8() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto vnni = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni);
+  return (isa & vnni) == vnni;
+}
+
+// Symmetric quantization of each row: x[r] ≈ scale[r] * q[r], q in [-127, 127] (round half to even,
+// as torch.round). A row of zeros gets scale 1 and q = 0. Rows from `rows` to q's end stay zero.
+void quantize_rows(const torch::Tensor& x, torch::Tensor& q, torch::Tensor& scale) {
+  const int64_t rows = x.size(0), cols = x.size(1);
+  const float* px = x.data_ptr<float>();
+  int8_t* pq = q.data_ptr<int8_t>();
+  float* ps = scale.data_ptr<float>();
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = px + r * cols;
+      float amax = 0.0f;
+      for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      ps[r] = amax > 0.0f ? amax / 127.0f : 1.0f;
+      int8_t* out = pq + r * cols;
+      for (int64_t c = 0; c < cols; ++c)
+        out[c] = static_cast<int8_t>(std::clamp(std::nearbyint(row[c] * inv), -127.0f, 127.0f));
+    }
+  });
+}
+
 }  // namespace
 
 struct PackedMatmul::Impl {
@@ -57,6 +90,7 @@ struct PackedMatmul::Impl {
   dt type = dt::f32;
   dnnl::memory::desc weights_md;  // [in, out] in the kernels' blocked layout
   dnnl::memory weights;
+  torch::Tensor weight_scale;     // int8: [out] fp32, row i of W ≈ weight_scale[i] * q_i
   struct Entry {
     dnnl::memory::desc src, dst, bias;
     dnnl::matmul primitive;
@@ -64,9 +98,10 @@ struct PackedMatmul::Impl {
   mutable std::shared_mutex mutex;
   mutable std::unordered_map<int64_t, std::shared_ptr<const Entry>> primitives;  // key: rows * 2 + has_bias
 
+  // int8: s8 x s8 -> s32, scales and bias applied afterwards (forward()).
   dnnl::matmul::primitive_desc describe(int64_t rows, bool bias, const dnnl::memory::desc& wmd) const {
-    dnnl::memory::desc src({rows, in}, type, tag::ab), dst({rows, out}, dt::f32, tag::ab);
-    if (!bias) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, dst), cpu_engine());
+    dnnl::memory::desc src({rows, in}, type, tag::ab), dst({rows, out}, type == dt::s8 ? dt::s32 : dt::f32, tag::ab);
+    if (!bias || type == dt::s8) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, dst), cpu_engine());
     dnnl::memory::desc b({1, out}, dt::f32, tag::ab);
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, b, dst), cpu_engine());
   }
@@ -94,6 +129,7 @@ struct PackedMatmul::Impl {
 bool packed_matmul_available(torch::ScalarType dtype) {
   if (dtype == torch::kFloat32) return true;
   if (dtype == torch::kBFloat16) return native_bf16();
+  if (dtype == torch::kInt8) return native_int8();
   return false;
 }
 
@@ -110,7 +146,15 @@ PackedMatmul::PackedMatmul(const torch::Tensor& weight, torch::ScalarType dtype)
   m.type = dnnl_type(dtype);
   // The layout the kernels prefer for a typical decoding row count; every row count reads it.
   m.weights_md = m.describe(32, false, dnnl::memory::desc({m.in, m.out}, m.type, tag::any)).weights_desc();
-  auto w = weight.detach().to(dtype).contiguous();  // [out, in] = Wᵀ [in, out] with strides (1, in)
+  torch::Tensor w;  // [out, in] = Wᵀ [in, out] with strides (1, in)
+  if (dtype == torch::kInt8) {
+    // Symmetric per-row scales: row i of W is w_i ≈ scale_i * q_i with q_i in [-127, 127].
+    auto wf = weight.detach().to(torch::kFloat32).contiguous();
+    m.weight_scale = (wf.abs().amax(1) / 127.0).clamp_min(1e-12);
+    w = (wf / m.weight_scale.unsqueeze(1)).round().clamp(-127, 127).to(torch::kInt8).contiguous();
+  } else {
+    w = weight.detach().to(dtype).contiguous();
+  }
   dnnl::memory plain(dnnl::memory::desc({m.in, m.out}, m.type, dnnl::memory::dims{1, m.in}), cpu_engine(),
                      w.data_ptr());
   m.weights = dnnl::memory(m.weights_md, cpu_engine());
@@ -128,26 +172,52 @@ torch::Tensor PackedMatmul::forward(const torch::Tensor& x, const torch::Tensor&
   const int64_t rows = x.size(0);
   if (rows == 0) return torch::empty({0, m.out}, x.options().dtype(torch::kFloat32));
   const int64_t padded = padded_rows(rows);
-  auto out = torch::empty({padded, m.out}, x.options().dtype(torch::kFloat32));
-  torch::Tensor src;
-  if (padded == rows) {
+  const bool int8 = dtype_ == torch::kInt8;
+  torch::Tensor src, x_scale;
+  if (int8) {  // dynamic quantization: one scale per input row
+    src = padded == rows ? torch::empty({padded, m.in}, torch::kInt8) : torch::zeros({padded, m.in}, torch::kInt8);
+    x_scale = torch::empty({rows}, torch::kFloat32);
+    quantize_rows(x.to(torch::kFloat32).contiguous(), src, x_scale);
+  } else if (padded == rows) {
     src = x.to(dtype_).contiguous();
   } else {
     src = torch::zeros({padded, m.in}, x.options().dtype(dtype_));
     src.narrow(0, 0, rows).copy_(x);
   }
+  auto out = torch::empty({padded, m.out}, x.options().dtype(int8 ? torch::kInt32 : torch::kFloat32));
   torch::Tensor b;
   if (bias.defined()) b = bias.to(torch::kFloat32).contiguous();
-  auto e = m.entry(padded, b.defined());
+  auto e = m.entry(padded, b.defined() && !int8);
   thread_local dnnl::stream stream(cpu_engine());
   dnnl::memory src_mem(e->src, cpu_engine(), src.data_ptr());
   dnnl::memory dst_mem(e->dst, cpu_engine(), out.data_ptr());
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, m.weights}, {DNNL_ARG_DST, dst_mem}};
-  if (b.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias, cpu_engine(), b.data_ptr()));
+  if (b.defined() && !int8) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias, cpu_engine(), b.data_ptr()));
   e->primitive.execute(stream, args);
   stream.wait();
-  return padded == rows ? out : out.narrow(0, 0, rows);  // leading rows of a row-major matrix: contiguous
+  if (!int8) return padded == rows ? out : out.narrow(0, 0, rows);  // leading rows: contiguous
+  // y[r][n] = acc[r][n] * x_scale[r] * w_scale[n] + bias[n]
+  auto y = torch::empty({rows, m.out}, x.options().dtype(torch::kFloat32));
+  const int32_t* acc = out.data_ptr<int32_t>();
+  const float* xs = x_scale.data_ptr<float>();
+  const float* ws = m.weight_scale.data_ptr<float>();
+  const float* pb = b.defined() ? b.data_ptr<float>() : nullptr;
+  float* py = y.data_ptr<float>();
+  const int64_t n_out = m.out;
+  at::parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int32_t* a = acc + r * n_out;
+      float* yr = py + r * n_out;
+      const float sx = xs[r];
+      if (pb != nullptr) {
+        for (int64_t n = 0; n < n_out; ++n) yr[n] = static_cast<float>(a[n]) * (sx * ws[n]) + pb[n];
+      } else {
+        for (int64_t n = 0; n < n_out; ++n) yr[n] = static_cast<float>(a[n]) * (sx * ws[n]);
+      }
+    }
+  });
+  return y;
 }
 
 #else  // built without oneDNN 2.x

@@ -5,7 +5,9 @@
 // Why: LibTorch's fp32 products go to BLAS, which repacks the whole weight matrix at every call.
 // At the row counts of decoding (a beam of 5 rows, a few dozen sentences) that copy costs more
 // than the arithmetic: for the 8k-word output layer it is most of a decoder step. A weight packed
-// once is only read. bf16 weights (on CPUs with native bf16) halve what is read again.
+// once is only read. bf16 weights (on CPUs with native bf16) halve what is read again; int8
+// weights (on CPUs with VNNI) quarter it: one scale per weight row, the inputs quantized at each
+// call with one scale per row (dynamic quantization), int32 sums scaled back to fp32.
 //
 // One primitive per row count (exact up to 32 rows, then in steps of 16: padded with zero rows)
 // is created on first use and kept (oneDNN compiles a kernel per shape); the cache is bounded. Thread-safe: several threads may call forward() at once.
@@ -17,13 +19,14 @@
 
 namespace seqzoo {
 
-// Whether PackedMatmul can be built for `dtype` (kFloat32, or kBFloat16 on a CPU with native bf16).
+// Whether PackedMatmul can be built for `dtype`: kFloat32; kBFloat16 on a CPU with native bf16;
+// kInt8 on a CPU with VNNI (AVX512-VNNI).
 bool packed_matmul_available(torch::ScalarType dtype);
 
 class PackedMatmul {
  public:
   // weight [out, in] (any floating dtype, copied: later changes to it are not seen); dtype of the
-  // packed copy: kFloat32 or kBFloat16. std::invalid_argument when not available.
+  // packed copy: kFloat32, kBFloat16 or kInt8. std::invalid_argument when not available.
   PackedMatmul(const torch::Tensor& weight, torch::ScalarType dtype);
   ~PackedMatmul();
   PackedMatmul(const PackedMatmul&) = delete;

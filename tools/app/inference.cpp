@@ -95,8 +95,11 @@ SearchWorkers LoadedModel::workers() const {
   w.replicas.push_back(model.get());
   for (const auto& r : replicas) w.replicas.push_back(r.get());
   w.threads_each = threads_each;
-  // bf16: an autocast scope per worker thread (int8 needs none: the packed weights decide).
-  if (auto dtype = precision == "bf16" ? autocast_dtype(precision, device) : c10::nullopt) {
+  // bf16: an autocast scope per worker thread, unless the weights are packed in bf16 (the CPU with
+  // oneDNN): those products are bf16 already, and autocast's casts of the remaining small products
+  // (attention scores, RNN gates) cost more than they save. int8 needs none: the packed weights decide.
+  const bool packed_bf16 = precision == "bf16" && packed_linear_available(torch::kBFloat16, device);
+  if (auto dtype = precision == "bf16" && !packed_bf16 ? autocast_dtype(precision, device) : c10::nullopt) {
     const auto type = device.type();
     const auto scalar = *dtype;
     w.scope = [type, scalar](const std::function<void()>& work) {

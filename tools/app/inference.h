@@ -22,11 +22,12 @@ struct LoadedModel {
   // threads of each worker; none: model decodes alone on the calling thread.
   std::vector<ModelPtr> replicas;
   int64_t threads_each = 0;
-  // The precision of the decoders' matrix products: "fp32"; "bf16" (autocast: the weights, layer
-  // norms, softmaxes and scores stay fp32) on CUDA or a CPU with native bf16; "int8" (dynamic
-  // quantization of the linear layers, models/layers/linear.h) on the CPU. On a CPU, fp32 and bf16
-  // linear layers multiply through weights packed once in oneDNN's layout when seqzoo was built
-  // with oneDNN (models/layers/packed_matmul.h). Set by set_precision.
+  // The precision of the decoders' matrix products: "fp32"; "bf16" (the weights, layer norms,
+  // softmaxes and scores stay fp32) on CUDA or a CPU with native bf16; "int8" (dynamic quantization
+  // of the linear layers, models/layers/linear.h) on the CPU. On a CPU with oneDNN (seqzoo built
+  // with it), the linear layers multiply through weights packed once in oneDNN's layout in that
+  // precision (models/layers/packed_matmul.h); elsewhere bf16 is LibTorch's autocast. Set by
+  // set_precision.
   std::string precision = "fp32";
 
   // model and its replicas as the search's workers.

@@ -49,8 +49,8 @@ LoadedModel load_ensemble(const std::vector<std::string>& run_dirs, const std::v
 void check_precision(const std::string& precision);
 // Sets run.precision (checked as above) and packs the weights of run.model and its replicas for it
 // (int8; fp32 and bf16 where oneDNN is available).
-// bf16 where the device has no native bf16 (a CPU without AVX512-BF16), and int8 where LibTorch has
-// no quantized engine or on CUDA, stay fp32, with a note on stderr.
+// bf16 where the device has no native bf16 (a CPU without AVX512-BF16), and int8 on CUDA or where
+// neither oneDNN with VNNI nor a LibTorch quantized engine is there, stay fp32, with a note on stderr.
 void set_precision(LoadedModel& run, const std::string& precision);
 
 // load_ensemble with `workers` copies of the model (>= 1), `threads` intra-op threads split evenly

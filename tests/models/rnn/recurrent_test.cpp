@@ -3,6 +3,7 @@
 // without initial states, for one and several layers; packed weights serve it.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "models/layers/linear.h"
 #include "models/rnn/recurrent.h"

@@ -79,7 +79,7 @@ std::tuple<torch::Tensor, RnnStates> RecurrentImpl::cell_step(const torch::Tenso
 
 std::tuple<torch::Tensor, RnnStates> RecurrentImpl::forward(const torch::Tensor& x,
                                                             const RnnStates& init) {
-  if (x.dim() == 3 && x.size(1) == 1 && !cell_params_.empty() && !is_training() &&
+  if (x.dim() == 3 && x.size(1) == 1 && x.device().is_cpu() && !cell_params_.empty() && !is_training() &&
       !torch::GradMode::is_enabled())
     return cell_step(x.select(1, 0), init);
   if (lstm) {

@@ -24,9 +24,9 @@ class RecurrentImpl : public torch::nn::Module {
 
   // x [N,T,I]; init: states as above, or undefined tensors for zeros.
   // Returns outputs [N,T,dirs*H] (top layer) and the final states.
-  // A single time step of a unidirectional RNN outside autograd and training (a decoder step) runs
-  // the cells here, layer by layer, with LibTorch's own cell arithmetic in its order, and the
-  // products through seqzoo::linear, so weights packed for inference (pack_linears,
+  // A single time step of a unidirectional RNN on the CPU outside autograd and training (a decoder
+  // step) runs the cells here, layer by layer, with LibTorch's own cell arithmetic in its order, and
+  // the products through seqzoo::linear, so weights packed for inference (pack_linears,
   // quantize_linears_int8) serve them; unpacked, the result is LibTorch's to the bit.
   std::tuple<torch::Tensor, RnnStates> forward(const torch::Tensor& x, const RnnStates& init = {});
 

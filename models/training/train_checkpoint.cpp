@@ -109,6 +109,11 @@ void save_train_checkpoint(const std::string& path, const torch::nn::Module& mod
   });
 }
 
+void save_position_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
+                              const TrainState& state, const CheckpointMeta& meta) {
+  save_checkpoint(path, model, family, meta, [&](torch::serialize::OutputArchive& archive) { write_state(archive, state); });
+}
+
 CheckpointInfo load_train_checkpoint(const std::string& path, torch::nn::Module& model,
                                      torch::optim::Optimizer& optimizer, TrainState& state,
                                      const torch::Device& device, const std::string& family,

@@ -45,6 +45,11 @@ void save_train_checkpoint(const std::string& path, const torch::nn::Module& mod
                            const torch::optim::Optimizer& optimizer, const TrainState& state,
                            const CheckpointMeta& meta = {}, const std::vector<torch::Tensor>& raw = {});
 
+// Saves the model and the run's position (train/: step, best metric, ...) atomically to `path`, without
+// the optimizer or raw weights: a third of the size, what inference and reports read (best.pt).
+void save_position_checkpoint(const std::string& path, const torch::nn::Module& model, const std::string& family,
+                              const TrainState& state, const CheckpointMeta& meta = {});
+
 // Loads a training checkpoint into model, optimizer and state (std::runtime_error naming the file
 // when it has no optimizer or training state, or as load_checkpoint). `raw` (when not null) gets
 // the training weights saved beside an averaged model, or stays empty.

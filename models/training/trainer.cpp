@@ -284,9 +284,12 @@ void Trainer::save(bool improved) {
   state_.lr_stalled = schedule_.stalled();
   capture_rng_state(state_, options_.device.is_cuda());
   AverageScope averaged(average_.get());  // the model is saved as the average, the raw weights beside it
-  options_.reporter->checkpoint(state_.step, improved, [&](const std::string& path) {
-    save_train_checkpoint(path, *model_, model_->family(), *optimizer_, state_, options_.checkpoint_meta,
-                          average_ ? average_->raw() : std::vector<torch::Tensor>{});
+  options_.reporter->checkpoint(state_.step, improved, [&](const std::string& path, bool training_state) {
+    if (training_state)
+      save_train_checkpoint(path, *model_, model_->family(), *optimizer_, state_, options_.checkpoint_meta,
+                            average_ ? average_->raw() : std::vector<torch::Tensor>{});
+    else
+      save_position_checkpoint(path, *model_, model_->family(), state_, options_.checkpoint_meta);
   });
 }
 

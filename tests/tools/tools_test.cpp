@@ -590,9 +590,10 @@ TEST_CASE("tools: an exported run holds the weights alone and translates like th
   INFO(exported.err);
   REQUIRE(exported.code == 0);
   CHECK(exported.out.find("exported ") != std::string::npos);
-  const auto full_size = fs::file_size(fs::path(run_dir) / "checkpoints" / "best.pt");
+  const auto full_size = fs::file_size(fs::path(run_dir) / "checkpoints" / "last.pt");
   const auto slim_size = fs::file_size(slim / "checkpoints" / "best.pt");
   CHECK(slim_size * 2 < full_size);  // no Adam moments
+  CHECK(slim_size <= fs::file_size(fs::path(run_dir) / "checkpoints" / "best.pt"));  // nor a training state
   const std::string input = "a b c\nd e f\nh\n";
   Result original = run(bin("seqzoo-translate") + " --run " + run_dir + " --threads 2 --scores", input);
   Result from_slim = run(bin("seqzoo-translate") + " --run " + slim.string() + " --threads 2 --scores", input);

@@ -135,7 +135,7 @@ void set_precision(LoadedModel& run, const std::string& precision) {
     if (!int8_linear_available(run.device)) {
       std::cerr << "seqzoo: note: --precision int8 needs the CPU and a LibTorch with a quantized engine (oneDNN or "
                    "FBGEMM): decoding in fp32\n";
-      run.precision = "fp32";
+      set_precision(run, "fp32");
       return;
     }
     quantize_linears_int8(*run.model);

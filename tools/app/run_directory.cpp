@@ -153,9 +153,8 @@ void copy_atomically(const std::string& from, const std::string& to) {
 
 }  // namespace
 
-void RunDirectory::publish_checkpoint(const std::string& step_path, bool best, int64_t keep_last) const {
+void RunDirectory::publish_checkpoint(const std::string& step_path, int64_t keep_last) const {
   copy_atomically(step_path, checkpoint("last"));
-  if (best || !has_checkpoint("best")) copy_atomically(step_path, checkpoint("best"));
   const auto steps = step_checkpoints();
   std::error_code ec;
   for (int64_t i = 0; i + keep_last < static_cast<int64_t>(steps.size()); ++i) fs::remove(steps[i], ec);

@@ -67,9 +67,9 @@ class RunDirectory {
   // their names (", "-separated, "" when none).
   std::string remove_stale_temporaries() const;
 
-  // Makes last.pt (and best.pt when `best`, or when there is none yet) independent copies of
-  // `step_path`, atomically, then removes all but the newest keep_last step-N.pt files.
-  void publish_checkpoint(const std::string& step_path, bool best, int64_t keep_last) const;
+  // Makes last.pt an independent copy of `step_path`, atomically, then removes all but the newest
+  // keep_last step-N.pt files. (best.pt is written by the run's reporter, without optimizer state.)
+  void publish_checkpoint(const std::string& step_path, int64_t keep_last) const;
   // Averages the newest k step checkpoints into averaged.pt; returns its path.
   std::string average_checkpoints(int64_t k) const;
 

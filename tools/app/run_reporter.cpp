@@ -29,10 +29,12 @@ void RunReporter::metrics(const MetricsRow& row) {
   if (!out) throw std::runtime_error("cannot append to " + run_.metrics());
 }
 
-void RunReporter::checkpoint(int64_t step, bool improved, const std::function<void(const std::string& path)>& write) {
+void RunReporter::checkpoint(int64_t step, bool improved, const CheckpointWriter& write) {
   const std::string path = run_.step_checkpoint(step);
-  write(path);
-  run_.publish_checkpoint(path, improved, keep_last_);
+  const bool best = improved || !run_.has_checkpoint("best");
+  write(path, true);
+  run_.publish_checkpoint(path, keep_last_);
+  if (best) write(run_.checkpoint("best"), false);  // inference reads no optimizer moments
 }
 
 std::string RunReporter::last_checkpoint() const { return run_.has_checkpoint("last") ? run_.checkpoint("last") : ""; }

@@ -19,7 +19,7 @@ class RunReporter : public TrainReporter {
 
   void line(const std::string& text) override;
   void metrics(const MetricsRow& row) override;
-  void checkpoint(int64_t step, bool improved, const std::function<void(const std::string& path)>& write) override;
+  void checkpoint(int64_t step, bool improved, const CheckpointWriter& write) override;
   std::string last_checkpoint() const override;
   void resumed(int64_t step) override;
   void flush() override;

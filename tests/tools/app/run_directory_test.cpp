@@ -52,19 +52,18 @@ TEST_CASE("run directory lock: one writer at a time, the holder named, released 
   CHECK_NOTHROW(run.lock());  // released when its holder goes
 }
 
-TEST_CASE("published checkpoints are independent copies: damage to one spares its twins", "[run]") {
+TEST_CASE("a published checkpoint is an independent copy: damage to the step file spares last.pt", "[run]") {
   TempDir dir("run_copies");
   const RunDirectory run(dir.str());
   torch::manual_seed(6);
   MockModel m(20, 8);
   const std::string step = run.step_checkpoint(7);
   save_checkpoint(step, *m, "mock");
-  run.publish_checkpoint(step, /*best=*/true, /*keep_last=*/3);
+  run.publish_checkpoint(step, /*keep_last=*/3);
   CHECK(fs::hard_link_count(run.checkpoint("last")) == 1);
-  CHECK(fs::hard_link_count(run.checkpoint("best")) == 1);
+  CHECK_FALSE(run.has_checkpoint("best"));  // the reporter writes best.pt itself
   { std::ofstream(step, std::ios::binary | std::ios::trunc) << "damaged"; }
   MockModel again(20, 8);
   CHECK_NOTHROW(load_checkpoint(run.checkpoint("last"), *again));
-  CHECK_NOTHROW(load_checkpoint(run.checkpoint("best"), *again));
   CHECK_THROWS_WITH(load_checkpoint(step, *again), Catch::Contains("corrupt"));
 }

@@ -77,8 +77,15 @@ TEST_CASE("run reporter: checkpoints kept, best.pt, metrics.tsv, curves.svg, tra
   CHECK_FALSE(fs::exists(ck / "step-3.pt"));
   for (const auto& e : fs::directory_iterator(ck)) CHECK(e.path().extension() != ".tmp");
   MockModel probe(kVocab, 16);
-  const TrainState st = load_train_state((ck / "best.pt").string(), *probe);
-  CHECK(st.step == 10);
+  // best.pt: the model and the run's position, without the optimizer's moments (inference reads it);
+  // last.pt and the step files: what a resumed run needs.
+  const CheckpointInfo best = load_checkpoint((ck / "best.pt").string(), *probe);
+  CHECK_FALSE(best.has_optimizer);
+  CHECK(best.has_train_state);
+  CHECK(best.step == 10);
+  CHECK(load_checkpoint((ck / "last.pt").string(), *probe).has_optimizer);
+  CHECK(load_checkpoint((ck / "step-10.pt").string(), *probe).has_optimizer);
+  CHECK(fs::file_size(ck / "best.pt") * 2 < fs::file_size(ck / "last.pt"));
 
   auto rows = parse_metrics(slurp(dir / "metrics.tsv"));
   int64_t train_rows = 0, valid_rows = 0;

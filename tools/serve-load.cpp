@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
       threads.emplace_back([&] {
         httplib::Client client(host, port);
         client.set_keep_alive(true);
+        client.set_tcp_nodelay(true);  // a request's headers and body leave without waiting for an ACK
         client.set_read_timeout(120, 0);
         std::vector<double> mine;
         while (Clock::now() < stop_at && sent.fetch_add(1) < max_requests) {

@@ -5,6 +5,7 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/native/quantized/PackedParams.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
@@ -61,19 +62,24 @@ void add_rnn_weights(torch::nn::Module* m, std::vector<torch::Tensor>& weights) 
     if (p.key().rfind("weight_", 0) == 0) weights.push_back(p.value());
 }
 
-// The weight of every Linear in `model` (itself included), every embedding matrix and every
-// unidirectional RNN matrix.
+// The weight of every Linear in `model` (itself included), every tied weight a module lists and
+// every unidirectional RNN matrix, each once.
 std::vector<torch::Tensor> packable_weights(torch::nn::Module& model) {
   std::vector<torch::Tensor> weights;
   std::vector<torch::nn::Module*> all = {&model};  // (modules(true) needs a model held by a shared_ptr)
   for (const auto& m : model.modules(/*include_self=*/false)) all.push_back(m.get());
   for (auto* m : all) {
     if (auto* l = dynamic_cast<torch::nn::LinearImpl*>(m)) weights.push_back(l->weight);
-    if (auto* e = dynamic_cast<torch::nn::EmbeddingImpl*>(m)) weights.push_back(e->weight);
+    if (auto* t = dynamic_cast<TiedWeights*>(m))
+      for (const auto& w : t->tied_weights()) weights.push_back(w);
     add_rnn_weights<torch::nn::GRUImpl>(m, weights);
     add_rnn_weights<torch::nn::LSTMImpl>(m, weights);
   }
-  return weights;
+  std::vector<torch::Tensor> unique;
+  for (const auto& w : weights)
+    if (std::none_of(unique.begin(), unique.end(), [&](const torch::Tensor& u) { return u.is_same(w); }))
+      unique.push_back(w);
+  return unique;
 }
 
 // Registers packed[i] for weights[i], replacing what they had, and drops entries of freed weights.
@@ -100,9 +106,8 @@ at::QEngine int8_engine() {
 }
 
 c10::intrusive_ptr<LinearPackedParamsBase> pack_int8(const torch::Tensor& weight) {
-  // Symmetric per-row scales: row i of W is w_i ≈ scale_i * q_i with q_i in [-127, 127].
   auto w = weight.detach().to(torch::kFloat32).contiguous();  // [out, in]
-  auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kFloat64);
+  auto scales = int8_row_scales(w).to(torch::kFloat64);
   auto zeros = torch::zeros({w.size(0)}, torch::kLong);
   auto q = torch::quantize_per_channel(w, scales, zeros, /*axis=*/0, torch::kQInt8);
   static auto prepack = c10::Dispatcher::singleton()

@@ -9,7 +9,7 @@
 // int8 is dynamic quantization (as PyTorch's quantize_dynamic and CTranslate2's int8): each weight
 // matrix is stored once in int8 with one symmetric scale per output row (max |w| / 127), and each
 // call quantizes its input on the fly, multiplies in integers and rescales to fp32. On CPUs with
-// VNNI it runs through the same oneDNN packing (one symmetric scale per input row); elsewhere
+// VNNI it runs through the same oneDNN packing (one symmetric scale per input); elsewhere
 // through LibTorch's quantized engine (oneDNN or FBGEMM; one affine uint8 scale per call).
 //
 // Only weights packed by quantize_linears_int8 or pack_linears take those paths, and only outside
@@ -18,8 +18,18 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace seqzoo {
+
+// A module that multiplies by a weight it does not hold as a Linear (a tied output layer multiplies
+// by its target embedding's matrix) lists it here, so that pack_linears and quantize_linears_int8
+// pack it too. Embedding matrices nobody multiplies by (a source embedding) are not packed.
+class TiedWeights {
+ public:
+  virtual ~TiedWeights() = default;
+  virtual std::vector<torch::Tensor> tied_weights() const = 0;  // each [out, in]
+};
 
 // x [..., in] -> [..., out] with layer's weight [out, in] and bias.
 torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x);
@@ -35,13 +45,14 @@ bool int8_linear_available(const torch::Device& device);
 // with oneDNN, and for bf16 a CPU with native bf16.
 bool packed_linear_available(torch::ScalarType dtype, const torch::Device& device);
 
-// Packs a `dtype` copy of the weight of every Linear in `model` (itself included), of every
-// embedding matrix and of every unidirectional GRU/LSTM matrix into oneDNN's layout; the weights stay, unchanged. Returns the number of
-// matrices packed. std::invalid_argument when not available. Replaces an int8 copy and vice versa.
+// Packs a `dtype` copy of the weight of every Linear in `model` (itself included), of every weight a
+// module lists as TiedWeights and of every unidirectional GRU/LSTM matrix into oneDNN's layout; the
+// weights stay, unchanged. Returns the number of matrices packed (a matrix listed twice is packed
+// once). std::invalid_argument when not available. Replaces an int8 copy and vice versa.
 int64_t pack_linears(torch::nn::Module& model, torch::ScalarType dtype);
 
-// Packs an int8 copy of the weight of every Linear in `model` (itself included), of every
-// embedding matrix (a tied output layer multiplies by one) and of every unidirectional GRU/LSTM
+// Packs an int8 copy of the weight of every Linear in `model` (itself included), of every weight a
+// module lists as TiedWeights (a tied output layer's embedding) and of every unidirectional GRU/LSTM
 // matrix (a decoder step multiplies by them, models/rnn/recurrent.h); the fp32 weights stay, unchanged.
 // Returns the number of matrices packed. std::invalid_argument when int8 is not available for the
 // model's device. Packing again replaces the copies (after the weights were changed).

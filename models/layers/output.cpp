@@ -25,6 +25,11 @@ OutputLayerImpl::OutputLayerImpl(int64_t in_dim, int64_t vocab_size, torch::nn::
   }
 }
 
+std::vector<torch::Tensor> OutputLayerImpl::tied_weights() const {
+  if (!tied_) return {};
+  return {tied_->weight};
+}
+
 torch::Tensor OutputLayerImpl::forward(const torch::Tensor& x) {
   if (!tied_) return linear(out, x);
   return seqzoo::linear(proj ? linear(proj, x) : x, tied_->weight, bias);

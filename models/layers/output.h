@@ -6,14 +6,20 @@
 // it appears once in parameters() (an optimizer would otherwise update it twice).
 #include <torch/torch.h>
 
+#include <vector>
+
+#include "models/layers/linear.h"
+
 namespace seqzoo {
 
-class OutputLayerImpl : public torch::nn::Module {
+class OutputLayerImpl : public torch::nn::Module, public TiedWeights {
  public:
   // tied: the target embedding to share, or an empty holder (nullptr) for an untied layer.
   OutputLayerImpl(int64_t in_dim, int64_t vocab_size, torch::nn::Embedding tied = nullptr);
   torch::Tensor forward(const torch::Tensor& x);  // [..., D] -> [..., V]
   bool tied() const { return static_cast<bool>(tied_); }
+  // The tied embedding's matrix [V,E] (empty when untied): packed for inference (linear.h).
+  std::vector<torch::Tensor> tied_weights() const override;
 
   torch::nn::Linear out{nullptr};    // untied: D -> V
   torch::nn::Linear proj{nullptr};   // tied with D != E: D -> E, no bias

@@ -22,6 +22,11 @@
 
 namespace seqzoo {
 
+torch::Tensor int8_row_scales(const torch::Tensor& weight) {
+  if (weight.dim() != 2) throw std::invalid_argument("int8 row scales: a 2-d weight [out, in] expected");
+  return (weight.detach().to(torch::kFloat32).abs().amax(1) / 127.0).clamp_min(1e-12);
+}
+
 #if defined(SEQZOO_PACKED_MATMUL)
 
 namespace {
@@ -62,28 +67,32 @@ bool native_int8() {
   return (isa & vnni) == vnni;
 }
 
-// Symmetric quantization of each row: x[r] ≈ scale[r] * q[r], q in [-127, 127] (rounded half away
-// from zero: plain arithmetic the compiler vectorizes, unlike a call to nearbyint per element). A
-// row of zeros gets scale 1 and q = 0. Rows from `rows` to q's end stay zero.
-void quantize_rows(const torch::Tensor& x, torch::Tensor& q, torch::Tensor& scale) {
-  const int64_t rows = x.size(0), cols = x.size(1);
+// Symmetric quantization of the whole input: x ≈ scale * q, q in [-127, 127] (rounded half away
+// from zero: plain arithmetic the compiler vectorizes, unlike a call to nearbyint per element), as
+// PyTorch's dynamic quantization does (one scale per call). An input of zeros gets scale 1 and q = 0.
+// Rows from x's end to q's end stay zero. Returns the scale.
+float quantize_input(const torch::Tensor& x, torch::Tensor& q) {
+  const int64_t n = x.numel();
   const float* px = x.data_ptr<float>();
   int8_t* pq = q.data_ptr<int8_t>();
-  float* ps = scale.data_ptr<float>();
-  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* row = px + r * cols;
+  constexpr int64_t kGrain = 1 << 14;
+  std::vector<float> chunk_max(static_cast<size_t>((n + kGrain - 1) / kGrain), 0.0f);
+  at::parallel_for(0, static_cast<int64_t>(chunk_max.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
       float amax = 0.0f;
-      for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
-      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-      ps[r] = amax > 0.0f ? amax / 127.0f : 1.0f;
-      int8_t* out = pq + r * cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        const float v = std::clamp(row[c] * inv, -127.0f, 127.0f);
-        out[c] = static_cast<int8_t>(static_cast<int32_t>(v + (v >= 0.0f ? 0.5f : -0.5f)));
-      }
+      for (int64_t i = k * kGrain, stop = std::min(n, (k + 1) * kGrain); i < stop; ++i) amax = std::max(amax, std::fabs(px[i]));
+      chunk_max[static_cast<size_t>(k)] = amax;
     }
   });
+  const float amax = chunk_max.empty() ? 0.0f : *std::max_element(chunk_max.begin(), chunk_max.end());
+  const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float v = std::clamp(px[i] * inv, -127.0f, 127.0f);
+      pq[i] = static_cast<int8_t>(static_cast<int32_t>(v + (v >= 0.0f ? 0.5f : -0.5f)));
+    }
+  });
+  return amax > 0.0f ? amax / 127.0f : 1.0f;
 }
 
 }  // namespace
@@ -101,12 +110,15 @@ struct PackedMatmul::Impl {
   mutable std::shared_mutex mutex;
   mutable std::unordered_map<int64_t, std::shared_ptr<const Entry>> primitives;  // key: rows * 2 + has_bias
 
-  // int8: s8 x s8 -> s32, scales and bias applied afterwards (forward()).
+  // int8: s8 x s8 summed in s32, scaled to fp32 inside the kernel by one output scale per column,
+  // given at each call (input scale x weight row scale; forward()).
   dnnl::matmul::primitive_desc describe(int64_t rows, bool bias, const dnnl::memory::desc& wmd) const {
-    dnnl::memory::desc src({rows, in}, type, tag::ab), dst({rows, out}, type == dt::s8 ? dt::s32 : dt::f32, tag::ab);
-    if (!bias || type == dt::s8) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, dst), cpu_engine());
+    dnnl::memory::desc src({rows, in}, type, tag::ab), dst({rows, out}, dt::f32, tag::ab);
+    dnnl::primitive_attr attr;
+    if (type == dt::s8) attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    if (!bias) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, dst), attr, cpu_engine());
     dnnl::memory::desc b({1, out}, dt::f32, tag::ab);
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, b, dst), cpu_engine());
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, b, dst), attr, cpu_engine());
   }
 
   std::shared_ptr<const Entry> entry(int64_t rows, bool bias) const {
@@ -151,9 +163,8 @@ PackedMatmul::PackedMatmul(const torch::Tensor& weight, torch::ScalarType dtype)
   m.weights_md = m.describe(32, false, dnnl::memory::desc({m.in, m.out}, m.type, tag::any)).weights_desc();
   torch::Tensor w;  // [out, in] = Wᵀ [in, out] with strides (1, in)
   if (dtype == torch::kInt8) {
-    // Symmetric per-row scales: row i of W is w_i ≈ scale_i * q_i with q_i in [-127, 127].
     auto wf = weight.detach().to(torch::kFloat32).contiguous();
-    m.weight_scale = (wf.abs().amax(1) / 127.0).clamp_min(1e-12);
+    m.weight_scale = int8_row_scales(wf);
     w = (wf / m.weight_scale.unsqueeze(1)).round().clamp(-127, 127).to(torch::kInt8).contiguous();
   } else {
     w = weight.detach().to(dtype).contiguous();
@@ -176,51 +187,35 @@ torch::Tensor PackedMatmul::forward(const torch::Tensor& x, const torch::Tensor&
   if (rows == 0) return torch::empty({0, m.out}, x.options().dtype(torch::kFloat32));
   const int64_t padded = padded_rows(rows);
   const bool int8 = dtype_ == torch::kInt8;
-  torch::Tensor src, x_scale;
-  if (int8) {  // dynamic quantization: one scale per input row
+  torch::Tensor src, b, out_scale;
+  if (bias.defined()) b = bias.to(torch::kFloat32).contiguous();
+  if (int8) {  // dynamic quantization: one scale for the input
     src = padded == rows ? torch::empty({padded, m.in}, torch::kInt8) : torch::zeros({padded, m.in}, torch::kInt8);
-    x_scale = torch::empty({rows}, torch::kFloat32);
-    quantize_rows(x.to(torch::kFloat32).contiguous(), src, x_scale);
+    const float x_scale = quantize_input(x.to(torch::kFloat32).contiguous(), src);
+    // y[r][n] = out_scale[n] * (Σ_k q_x[r][k] q_w[n][k] + b'[n]): oneDNN 2.x adds the bias to the
+    // integer sums before scaling, so it is given divided by the scale.
+    out_scale = m.weight_scale * x_scale;
+    if (b.defined()) b = b / out_scale;
   } else if (padded == rows) {
     src = x.to(dtype_).contiguous();
   } else {
     src = torch::zeros({padded, m.in}, x.options().dtype(dtype_));
     src.narrow(0, 0, rows).copy_(x);
   }
-  auto out = torch::empty({padded, m.out}, x.options().dtype(int8 ? torch::kInt32 : torch::kFloat32));
-  torch::Tensor b;
-  if (bias.defined()) b = bias.to(torch::kFloat32).contiguous();
-  auto e = m.entry(padded, b.defined() && !int8);
+  auto out = torch::empty({padded, m.out}, x.options().dtype(torch::kFloat32));
+  auto e = m.entry(padded, b.defined());
   thread_local dnnl::stream stream(cpu_engine());
   dnnl::memory src_mem(e->src, cpu_engine(), src.data_ptr());
   dnnl::memory dst_mem(e->dst, cpu_engine(), out.data_ptr());
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, m.weights}, {DNNL_ARG_DST, dst_mem}};
-  if (b.defined() && !int8) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias, cpu_engine(), b.data_ptr()));
+  if (b.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias, cpu_engine(), b.data_ptr()));
+  if (int8)
+    args.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES,
+                 dnnl::memory(dnnl::memory::desc({m.out}, dt::f32, tag::a), cpu_engine(), out_scale.data_ptr()));
   e->primitive.execute(stream, args);
   stream.wait();
-  if (!int8) return padded == rows ? out : out.narrow(0, 0, rows);  // leading rows: contiguous
-  // y[r][n] = acc[r][n] * x_scale[r] * w_scale[n] + bias[n]
-  auto y = torch::empty({rows, m.out}, x.options().dtype(torch::kFloat32));
-  const int32_t* acc = out.data_ptr<int32_t>();
-  const float* xs = x_scale.data_ptr<float>();
-  const float* ws = m.weight_scale.data_ptr<float>();
-  const float* pb = b.defined() ? b.data_ptr<float>() : nullptr;
-  float* py = y.data_ptr<float>();
-  const int64_t n_out = m.out;
-  at::parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int32_t* a = acc + r * n_out;
-      float* yr = py + r * n_out;
-      const float sx = xs[r];
-      if (pb != nullptr) {
-        for (int64_t n = 0; n < n_out; ++n) yr[n] = static_cast<float>(a[n]) * (sx * ws[n]) + pb[n];
-      } else {
-        for (int64_t n = 0; n < n_out; ++n) yr[n] = static_cast<float>(a[n]) * (sx * ws[n]);
-      }
-    }
-  });
-  return y;
+  return padded == rows ? out : out.narrow(0, 0, rows);  // leading rows: contiguous
 }
 
 #else  // built without oneDNN 2.x

@@ -7,7 +7,8 @@
 // than the arithmetic: for the 8k-word output layer it is most of a decoder step. A weight packed
 // once is only read. bf16 weights (on CPUs with native bf16) halve what is read again; int8
 // weights (on CPUs with VNNI) quarter it: one scale per weight row, the inputs quantized at each
-// call with one scale per row (dynamic quantization), int32 sums scaled back to fp32.
+// call with one scale (dynamic quantization), the int32 sums scaled to fp32 inside the kernel (one
+// output scale per column: the input's scale times the weight row's), so the output is written once.
 //
 // One primitive per row count (exact up to 32 rows, then in steps of 16: padded with zero rows)
 // is created on first use and kept (oneDNN compiles a kernel per shape); the cache is bounded. Thread-safe: several threads may call forward() at once.
@@ -18,6 +19,11 @@
 #include <memory>
 
 namespace seqzoo {
+
+// The symmetric int8 scales of a weight [out, in], one per row: row i ≈ scale_i * q_i with q_i in
+// [-127, 127], scale_i = max |w_i| / 127 (at least 1e-12) -> fp32 [out]. The int8 copies of both
+// paths (this one and LibTorch's quantized engine, linear.cpp) are quantized with them.
+torch::Tensor int8_row_scales(const torch::Tensor& weight);
 
 // Whether PackedMatmul can be built for `dtype`: kFloat32; kBFloat16 on a CPU with native bf16;
 // kInt8 on a CPU with VNNI (AVX512-VNNI).

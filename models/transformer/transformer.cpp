@@ -94,6 +94,11 @@ torch::Tensor TransformerModelImpl::decode(const torch::Tensor& tgt_in, const to
   return x;
 }
 
+std::vector<torch::Tensor> TransformerModelImpl::tied_weights() const {
+  if (!tie_output_) return {};
+  return {tgt_embed->weight};
+}
+
 torch::Tensor TransformerModelImpl::project_output(const torch::Tensor& hidden) {
   // [...,D] -> [...,V]; tied: the target embedding matrix is the output matrix.
   return tie_output_ ? seqzoo::linear(hidden, tgt_embed->weight) : linear(output_projection, hidden);

@@ -24,12 +24,13 @@
 #include "models/core/model_config.h"
 #include "models/transformer/transformer_config.h"
 #include "models/core/model.h"
+#include "models/layers/linear.h"
 #include "models/layers/positional.h"
 #include "models/transformer/layers.h"
 
 namespace seqzoo {
 
-class TransformerModelImpl : public Seq2SeqModelImpl {
+class TransformerModelImpl : public Seq2SeqModelImpl, public TiedWeights {
  public:
   // Throws std::invalid_argument for bad sizes or options.
   TransformerModelImpl(const ModelConfig& config, int64_t src_vocab, int64_t tgt_vocab);
@@ -49,6 +50,8 @@ class TransformerModelImpl : public Seq2SeqModelImpl {
   torch::Tensor project_output(const torch::Tensor& hidden);
 
   bool ties_output() const { return tie_output_; }
+  // The target embedding's matrix [V,D] when the output layer is tied to it (packed for inference).
+  std::vector<torch::Tensor> tied_weights() const override;
   bool shares_source_embedding() const { return share_source_; }
   int64_t d_model() const { return options_.d_model; }
   int64_t heads() const { return options_.heads; }

@@ -11,13 +11,32 @@ namespace {
 
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
-struct TwoLayers : torch::nn::Module {
+// Two Linear layers and an embedding the model multiplies by (a tied output layer), listed as such.
+struct TwoLayers : torch::nn::Module, TiedWeights {
   torch::nn::Linear a{nullptr}, b{nullptr};
   torch::nn::Embedding e{nullptr};
   TwoLayers() {
     a = register_module("a", torch::nn::Linear(32, 64));
     b = register_module("b", torch::nn::Linear(torch::nn::LinearOptions(64, 16).bias(false)));
     e = register_module("e", torch::nn::Embedding(40, 16));
+  }
+  std::vector<torch::Tensor> tied_weights() const override { return {e->weight}; }
+};
+
+// A source embedding nobody multiplies by, and a tied matrix two modules list.
+struct Tied : torch::nn::Module, TiedWeights {
+  torch::nn::Embedding e{nullptr};
+  explicit Tied(torch::nn::Embedding shared) : e(std::move(shared)) {}
+  std::vector<torch::Tensor> tied_weights() const override { return {e->weight}; }
+};
+struct WithSource : torch::nn::Module {
+  torch::nn::Embedding src{nullptr}, tgt{nullptr};
+  std::shared_ptr<Tied> out1, out2;
+  WithSource() {
+    src = register_module("src", torch::nn::Embedding(40, 16));
+    tgt = register_module("tgt", torch::nn::Embedding(40, 16));
+    out1 = register_module("out1", std::make_shared<Tied>(tgt));
+    out2 = register_module("out2", std::make_shared<Tied>(tgt));
   }
 };
 
@@ -71,6 +90,23 @@ TEST_CASE("linear: int8 copies serve the quantized model alone, outside autograd
     auto y = linear(model.a, x.requires_grad_());
     CHECK(y.requires_grad());
     CHECK(torch::equal(y.detach(), fp32_a));
+  }
+}
+
+TEST_CASE("linear: only the embedding matrices a module multiplies by are packed - once", "[models][layers]") {
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({3, 16});
+  if (int8_linear_available(torch::kCPU)) {
+    WithSource model;
+    CHECK(quantize_linears_int8(model) == 1);  // tgt, listed by two modules
+    CHECK(torch::equal(seqzoo::linear(x, model.src->weight), torch::nn::functional::linear(x, model.src->weight)));
+    CHECK(!torch::equal(seqzoo::linear(x, model.tgt->weight), torch::nn::functional::linear(x, model.tgt->weight)));
+  }
+  if (packed_linear_available(torch::kBFloat16, torch::kCPU)) {
+    WithSource model;
+    CHECK(pack_linears(model, torch::kBFloat16) == 1);
+    CHECK(torch::equal(seqzoo::linear(x, model.src->weight), torch::nn::functional::linear(x, model.src->weight)));
+    CHECK(!torch::equal(seqzoo::linear(x, model.tgt->weight), torch::nn::functional::linear(x, model.tgt->weight)));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -260,6 +261,15 @@ int serve(const ServeOptions& options) {
     }
   });
 
+  // cpp-httplib listens with a backlog of 5 connections (fixed when the library was built): a burst
+  // of new clients (64 connecting at once in the load test) overflowed it and the kernel reset two
+  // of them. The listening socket is remembered here (the last one created is the one bound) and,
+  // once bound, listened on again with the system's maximum: Linux updates a listening socket's backlog.
+  int listen_fd = -1;
+  server.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   int port = static_cast<int>(options.port);
   if (port == 0) {
     port = server.bind_to_any_port(options.host);
@@ -268,6 +278,10 @@ int serve(const ServeOptions& options) {
     throw std::runtime_error("cannot listen on " + options.host + ":" + std::to_string(port) +
                              " (in use, or not an address of this machine?)");
   }
+  if (listen_fd < 0) throw std::runtime_error("the HTTP library created no listening socket");
+  if (::listen(listen_fd, SOMAXCONN) != 0)
+    throw std::runtime_error("cannot raise the listen backlog of " + options.host + ":" + std::to_string(port) + ": " +
+                             std::strerror(errno));
 
   std::atomic<bool> listening_done{false};
   std::atomic<int> got_signal{0};

@@ -35,6 +35,8 @@ std::string slurp(const fs::path& p) {
 fs::path scratch() {
   static fs::path dir = [] {
     fs::path d = fs::temp_directory_path() / ("seqzoo_tools_test_" + std::to_string(::getpid()));
+    // A folder left by an earlier test process with the same id (ids are reused) is stale.
+    fs::remove_all(d);
     fs::create_directories(d);
     return d;
   }();

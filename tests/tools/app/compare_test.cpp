@@ -24,6 +24,8 @@ namespace {
 fs::path scratch_dir() {
   static fs::path dir = [] {
     fs::path d = fs::temp_directory_path() / ("seqzoo_compare_test_" + std::to_string(::getpid()));
+    // A folder left by an earlier test process with the same id (ids are reused) is stale.
+    fs::remove_all(d);
     fs::create_directories(d);
     return d;
   }();
